@@ -1,0 +1,36 @@
+//! The core of botwire: what a bot sees and what it answers.
+//!
+//! This crate does no I/O. It defines the normalized [`Event`] a platform delivery becomes, the
+//! [`Reply`] a handler returns, the [`Handler`] trait (and [`handler_fn`] for async closures), the
+//! per-delivery [`Context`], and [`Bot`]: the finite state machine that routes an event to the
+//! handler of the conversation's current state.
+//!
+//! ```
+//! use botwire_core::{async_trait, BoxError, Bot, Context, Event, Handler, Reply};
+//!
+//! struct Echo;
+//!
+//! #[async_trait]
+//! impl Handler for Echo {
+//!     async fn handle(&self, _cx: &Context, event: &Event) -> Result<Reply, BoxError> {
+//!         Ok(event.text().map(Reply::text).unwrap_or_else(Reply::none))
+//!     }
+//! }
+//!
+//! let bot = Bot::builder().initial("idle").state("idle", Echo).build()?;
+//! assert_eq!(bot.initial_state(), "idle");
+//! # Ok::<(), botwire_core::BuildError>(())
+//! ```
+
+mod bot;
+mod context;
+mod event;
+mod handler;
+mod reply;
+
+pub use async_trait::async_trait;
+pub use bot::{Bot, BotBuilder, BuildError, DispatchError, Dispatched};
+pub use context::Context;
+pub use event::{Event, EventKind, Member, Message, MessageType};
+pub use handler::{BoxError, Handler, HandlerFn, handler_fn};
+pub use reply::{OutMessage, Reply, Transition};
