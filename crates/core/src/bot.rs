@@ -248,7 +248,10 @@ mod tests {
     }
 
     async fn body(bot: &Bot, state: Option<&str>) -> String {
-        let out = bot.dispatch(&cx(bot, state), &event()).await.expect("dispatch");
+        let out = bot
+            .dispatch(&cx(bot, state), &event())
+            .await
+            .expect("dispatch");
         out.reply
             .out_message()
             .map(|m| m.body().to_owned())
@@ -325,7 +328,10 @@ mod tests {
             .build()
             .expect("valid bot");
 
-        let out = bot.dispatch(&cx(&bot, None), &event()).await.expect("a → b");
+        let out = bot
+            .dispatch(&cx(&bot, None), &event())
+            .await
+            .expect("a → b");
         assert_eq!(&*out.next_state, "b");
         assert!(out.changed);
 
@@ -333,7 +339,9 @@ mod tests {
             .dispatch(&cx(&bot, Some("b")), &event())
             .await
             .unwrap_err();
-        assert!(matches!(err, DispatchError::UnknownTarget { ref from, ref to } if from == "b" && to == "nowhere"));
+        assert!(
+            matches!(err, DispatchError::UnknownTarget { ref from, ref to } if from == "b" && to == "nowhere")
+        );
         assert_eq!(bot.unknown_transitions(), 1);
     }
 
@@ -345,7 +353,10 @@ mod tests {
             .state("b", says("stay"))
             .build()
             .expect("valid bot");
-        let out = bot.dispatch(&cx(&bot, Some("b")), &event()).await.expect("ok");
+        let out = bot
+            .dispatch(&cx(&bot, Some("b")), &event())
+            .await
+            .expect("ok");
         assert_eq!((&*out.next_state, out.changed), ("b", false));
         let out = bot.dispatch(&cx(&bot, None), &event()).await.expect("ok");
         assert_eq!((&*out.next_state, out.changed), ("a", false));

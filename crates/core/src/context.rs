@@ -93,7 +93,12 @@ mod tests {
         let cx = cx.with_state("t".into());
         assert_eq!(cx.state(), "t");
         assert_eq!(
-            (cx.platform(), cx.channel(), cx.conversation(), cx.delivery_id()),
+            (
+                cx.platform(),
+                cx.channel(),
+                cx.conversation(),
+                cx.delivery_id()
+            ),
             ("p", "c", "r", "d")
         );
     }
