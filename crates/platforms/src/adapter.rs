@@ -1,0 +1,137 @@
+//! The contract between the server and a platform.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use botwire_core::{Event, Reply};
+use bytes::Bytes;
+use http::StatusCode;
+use http::request::Parts;
+
+/// One mounted webhook of one platform.
+pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
+    /// The platform id.
+    fn platform(&self) -> &'static str;
+
+    /// How replies reach the platform.
+    fn mode(&self) -> Mode;
+
+    /// How long the platform waits for an answer; the server answers before it.
+    fn deadline(&self) -> Duration;
+
+    /// Checks the request's credentials over the raw body. Runs before anything is parsed.
+    ///
+    /// # Errors
+    /// A 401 [`Rejection`] naming what is wrong, never echoing what was sent.
+    fn verify(&self, request: &Parts, body: &[u8]) -> Result<(), Rejection>;
+
+    /// Parses a verified body.
+    ///
+    /// # Errors
+    /// A 400 [`Rejection`] when the body is not JSON or lacks a required field.
+    fn parse(&self, body: Bytes) -> Result<Parsed, Rejection>;
+
+    /// The response body that delivers `reply` (in-response platforms). `next_state` is the
+    /// state to tell the platform about, `None` to keep the current one.
+    fn render(&self, reply: &Reply, next_state: Option<&str>) -> Bytes;
+
+    /// The body that answers without doing anything: sent when the handler is late, or for an
+    /// event the bot does not handle.
+    fn no_op(&self) -> Bytes;
+}
+
+/// How a platform expects replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// In the HTTP response to the delivery (FUNTEK).
+    InResponse,
+    /// Through the platform's API, after a quick acknowledgement.
+    ViaApi,
+}
+
+/// What a verified body turned out to be.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Parsed {
+    /// An event to handle.
+    Event(Box<Inbound>),
+    /// Nothing to handle (a filtered message type, a platform ping): acknowledged, counted.
+    Ignored {
+        /// Why, for logs and counters.
+        reason: &'static str,
+    },
+}
+
+/// A parsed delivery, ready to route.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Inbound {
+    /// The id duplicates are recognised by (per platform; see DESIGN.md).
+    pub delivery_id: String,
+    /// The conversation the event belongs to.
+    pub conversation: String,
+    /// The state the platform says the conversation is in, for platforms that carry it
+    /// (`None`: the platform does not, or the conversation has none yet).
+    pub state: Option<String>,
+    /// How long to remember this delivery id, when shorter than the channel's default: ids
+    /// derived from content recur legitimately (a member who leaves and joins again).
+    pub remember_for: Option<Duration>,
+    /// The normalized event.
+    pub event: Event,
+}
+
+impl Inbound {
+    /// A delivery of `event` in `conversation`.
+    pub fn new(delivery_id: String, conversation: String, event: Event) -> Self {
+        Self {
+            delivery_id,
+            conversation,
+            state: None,
+            remember_for: None,
+            event,
+        }
+    }
+}
+
+/// A refused request: a status and a short, fixed reason; never anything from the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The status to answer with.
+    pub status: StatusCode,
+    /// A stable machine-readable code (`invalid_token`, `not_json`, …).
+    pub code: &'static str,
+    /// A short human-readable reason.
+    pub message: Cow<'static, str>,
+}
+
+impl Rejection {
+    /// A rejection with this status, code and message.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 401 with this code and message.
+    pub fn unauthorized(code: &'static str, message: &'static str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 400 with this code and message.
+    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// The JSON body `{"error": code, "message": message}`.
+    pub fn body(&self) -> Bytes {
+        let body = serde_json::json!({ "error": self.code, "message": self.message });
+        Bytes::from(body.to_string())
+    }
+}
