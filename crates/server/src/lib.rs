@@ -1,14 +1,25 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The botwire receiver: a hyper server that takes chat-platform webhooks and answers them.
+//!
+//! The path of one delivery: route the path to a channel; read the body within the size and
+//! time limits; verify it over the raw bytes (nothing is parsed before); parse; claim the
+//! delivery id in the [`Ledger`](botwire_store::Ledger) so a duplicate gets the first answer;
+//! take the conversation's turn; run the [`Bot`](botwire_core::Bot) under the platform's
+//! deadline; answer with the rendered reply, or with the platform's no-op in time when the
+//! handler is late. This crate names no platform: it drives each through
+//! [`Adapter`](botwire_platforms::Adapter).
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod app;
+mod channel;
+pub mod config;
+mod deliver;
+mod limits;
+mod respond;
+mod serve;
+mod turns;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use app::{App, DEFAULT_TTL};
+pub use channel::Channel;
+pub use config::{ConfigError, Settings};
+pub use limits::Limits;
+pub use respond::Body;
+pub use serve::{Running, ServeError, Server};

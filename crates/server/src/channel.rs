@@ -1,0 +1,73 @@
+//! A channel: one platform webhook mounted at one path, with the bot that answers it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use botwire_core::Bot;
+use botwire_platforms::Adapter;
+
+/// One mounted webhook. Built from settings by [`Server::from_env`](crate::Server::from_env), or
+/// by hand with [`Channel::new`] and [`Server::channel`](crate::Server::channel).
+#[derive(Clone)]
+pub struct Channel {
+    pub(crate) name: Arc<str>,
+    pub(crate) path: String,
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) bot: Option<Arc<Bot>>,
+}
+
+impl Channel {
+    /// A channel named `name`, mounted at `/webhooks/<name>`.
+    pub fn new(name: &str, adapter: impl Adapter) -> Self {
+        Self::from_arc(name, Arc::new(adapter))
+    }
+
+    /// The same, from a shared adapter.
+    pub fn from_arc(name: &str, adapter: Arc<dyn Adapter>) -> Self {
+        Self {
+            name: name.into(),
+            path: format!("/webhooks/{name}"),
+            adapter,
+            bot: None,
+        }
+    }
+
+    /// Mounts the channel at `path` instead.
+    #[must_use]
+    pub fn at(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Answers this channel with its own bot rather than the server's.
+    #[must_use]
+    pub fn with_bot(mut self, bot: impl Into<Arc<Bot>>) -> Self {
+        self.bot = Some(bot.into());
+        self
+    }
+
+    /// The channel name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The path it is mounted at.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The platform id.
+    pub fn platform(&self) -> &'static str {
+        self.adapter.platform()
+    }
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("adapter", &self.adapter)
+            .finish_non_exhaustive()
+    }
+}

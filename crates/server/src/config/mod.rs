@@ -1,0 +1,398 @@
+//! Settings from a TOML file and `BOTWIRE_*` environment variables (which win).
+//!
+//! Server-wide variables have fixed names (`BOTWIRE_LISTEN`, …). A channel's settings are
+//! `BOTWIRE_<CHANNEL>_<KEY>`: `BOTWIRE_FUNTEK_TOKEN` is the key `token` of the channel `funtek`.
+//! Every platform has an implicit channel named after it, mounted at `/webhooks/<platform>`
+//! once its secret is set; the file can add more (`[channels.<name>]` with `platform` and
+//! `path`). This module names no platform: each one reads its own keys.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use botwire_platforms::{ChannelSettings, SettingError, SettingValue};
+
+use crate::Limits;
+
+/// Where the server listens by default.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Everything the server reads from its configuration.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Settings {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// Request and connection limits.
+    pub limits: Limits,
+    /// Which store keeps the ledger.
+    pub store: StoreKind,
+    /// The channels that have settings (mounted or not: a platform decides).
+    pub channels: Vec<ChannelSpec>,
+}
+
+/// A channel as configured.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ChannelSpec {
+    /// The channel name.
+    pub name: String,
+    /// The platform id.
+    pub platform: String,
+    /// The path it is mounted at.
+    pub path: String,
+    /// Its settings, for the platform to read.
+    pub settings: ChannelSettings,
+}
+
+/// The store backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreKind {
+    /// In memory: forgotten on restart.
+    Memory,
+}
+
+/// A configuration that cannot be used. Names the file, key or variable; never a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("the config file {path} is not valid TOML: {message}")]
+    Toml {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A setting is unknown or malformed.
+    #[error(transparent)]
+    Setting(#[from] SettingError),
+}
+
+/// Server-wide variables and the `[limits]`/top-level keys they set.
+const LISTEN: &str = "LISTEN";
+const STORE: &str = "STORE";
+const CONFIG: &str = "CONFIG";
+const LIMIT_KEYS: [&str; 6] = [
+    "body_bytes",
+    "header_timeout",
+    "body_timeout",
+    "max_connections",
+    "max_streams",
+    "shutdown_grace",
+];
+/// Words a channel may not be named, since server-wide variables start with them.
+const RESERVED: [&str; 10] = [
+    "listen", "store", "config", "data", "admin", "body", "header", "max", "shutdown", "log",
+];
+
+impl Settings {
+    /// Reads `BOTWIRE_CONFIG` (or `path`, when given) and the process environment.
+    ///
+    /// # Errors
+    /// When the file cannot be read or a setting is unknown or malformed.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(name, _)| name.starts_with("BOTWIRE_"))
+            .collect();
+        let from_env = env
+            .iter()
+            .find(|(name, _)| name == "BOTWIRE_CONFIG")
+            .map(|(_, value)| PathBuf::from(value));
+        let file = match path.map(Path::to_path_buf).or(from_env) {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                Some((path.display().to_string(), text))
+            }
+            None => None,
+        };
+        Self::from_sources(file.as_ref().map(|(p, t)| (p.as_str(), t.as_str())), env)
+    }
+
+    /// Settings from a TOML text (named `origin` in errors) and environment variables.
+    ///
+    /// # Errors
+    /// When the text is not TOML or a setting is unknown or malformed.
+    pub fn from_sources(
+        file: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = Builder::default();
+        if let Some((origin, text)) = file {
+            let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Toml {
+                path: origin.to_owned(),
+                message: e.message().to_owned(),
+            })?;
+            builder.file(origin, table)?;
+        }
+        builder.env(env)?;
+        builder.finish()
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    server: ChannelSettings,
+    limits: ChannelSettings,
+    channels: BTreeMap<String, ChannelSettings>,
+}
+
+impl Builder {
+    fn file(&mut self, origin: &str, table: toml::Table) -> Result<(), ConfigError> {
+        for (key, value) in table {
+            match key.as_str() {
+                "limits" => {
+                    for (key, value) in expect_table(origin, "limits", value)? {
+                        let source = format!("{origin}: limits.{key}");
+                        self.limits.set(key, setting(&source, value)?, source);
+                    }
+                }
+                "channels" => {
+                    for (name, value) in expect_table(origin, "channels", value)? {
+                        check_channel_name(&name, &format!("{origin}: channels.{name}"))?;
+                        let channel = self
+                            .channels
+                            .entry(name.clone())
+                            .or_insert_with(|| ChannelSettings::new(name.clone()));
+                        for (key, value) in
+                            expect_table(origin, &format!("channels.{name}"), value)?
+                        {
+                            let source = format!("{origin}: channels.{name}.{key}");
+                            channel.set(key, setting(&source, value)?, source);
+                        }
+                    }
+                }
+                "listen" | "store" => {
+                    let source = format!("{origin}: {key}");
+                    self.server.set(key, setting(&source, value)?, source);
+                }
+                _ => {
+                    return Err(unknown(
+                        &format!("{origin}: {key}"),
+                        "listen, store, limits, channels",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn env(&mut self, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+        let mut names: Vec<String> = botwire_platforms::platforms()
+            .iter()
+            .map(|p| p.id().to_owned())
+            .chain(self.channels.keys().cloned())
+            .collect();
+        // Longest first, so `funtek_eu` wins over `funtek` for BOTWIRE_FUNTEK_EU_TOKEN.
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        names.dedup();
+
+        for (var, value) in env {
+            let Some(rest) = var.strip_prefix("BOTWIRE_") else {
+                continue;
+            };
+            let text = SettingValue::Text(value);
+            if rest == LISTEN || rest == STORE {
+                self.server.set(rest.to_ascii_lowercase(), text, var);
+            } else if LIMIT_KEYS.iter().any(|k| k.eq_ignore_ascii_case(rest)) {
+                self.limits.set(rest.to_ascii_lowercase(), text, var);
+            } else if let Some((name, key)) = names.iter().find_map(|name| {
+                let prefix = format!("{}_", env_name(name));
+                rest.strip_prefix(&prefix).map(|key| (name, key))
+            }) {
+                self.channels
+                    .entry(name.clone())
+                    .or_insert_with(|| ChannelSettings::new(name.clone()))
+                    .set(key.to_ascii_lowercase(), text, var);
+            } else if rest != CONFIG {
+                tracing::warn!(variable = %var, "this BOTWIRE_ variable is not used by this version");
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Settings, ConfigError> {
+        self.server.expect_only(&["listen", "store"])?;
+        self.limits.expect_only(&LIMIT_KEYS)?;
+
+        let listen_text = self.server.text("listen")?.unwrap_or(DEFAULT_LISTEN);
+        let listen = listen_text.parse().map_err(|_| {
+            self.server
+                .error("listen", "expected an address such as 127.0.0.1:8080")
+        })?;
+        let store = match self.server.text("store")?.unwrap_or("memory") {
+            "memory" => StoreKind::Memory,
+            _ => {
+                return Err(self
+                    .server
+                    .error(
+                        "store",
+                        "this version keeps its ledger in memory only: use \"memory\"",
+                    )
+                    .into());
+            }
+        };
+        let limits = limits(&self.limits)?;
+
+        let mut channels = Vec::with_capacity(self.channels.len());
+        for (name, settings) in self.channels {
+            let platform = match settings.text("platform")? {
+                Some(platform) => platform.to_owned(),
+                None if botwire_platforms::platform(&name).is_some() => name.clone(),
+                None => {
+                    return Err(settings
+                        .error("platform", "missing: name the platform of this channel")
+                        .into());
+                }
+            };
+            if botwire_platforms::platform(&platform).is_none() {
+                return Err(settings.error("platform", "unknown platform").into());
+            }
+            let path = match settings.text("path")? {
+                Some(path) if path.starts_with('/') => path.to_owned(),
+                Some(_) => return Err(settings.error("path", "must start with /").into()),
+                None => format!("/webhooks/{name}"),
+            };
+            channels.push(ChannelSpec {
+                name,
+                platform,
+                path,
+                settings,
+            });
+        }
+        Ok(Settings {
+            listen,
+            limits,
+            store,
+            channels,
+        })
+    }
+}
+
+fn limits(settings: &ChannelSettings) -> Result<Limits, ConfigError> {
+    let mut limits = Limits::default();
+    let count = |key: &str| -> Result<Option<u64>, SettingError> {
+        match settings.text(key) {
+            Ok(None) => Ok(None),
+            Ok(Some(text)) => text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| settings.error(key, "expected a whole number above zero")),
+            Err(_) => Err(settings.error(key, "expected a whole number above zero")),
+        }
+    };
+    let duration = |key: &str| -> Result<Option<Duration>, SettingError> {
+        match settings.duration(key)? {
+            Some(d) if d.is_zero() => Err(settings.error(key, "must be longer than zero")),
+            other => Ok(other),
+        }
+    };
+    if let Some(n) = count("body_bytes")? {
+        limits.body_bytes =
+            usize::try_from(n).map_err(|_| settings.error("body_bytes", "too large"))?;
+    }
+    if let Some(n) = count("max_connections")? {
+        limits.max_connections =
+            usize::try_from(n).map_err(|_| settings.error("max_connections", "too large"))?;
+    }
+    if let Some(n) = count("max_streams")? {
+        limits.max_streams =
+            u32::try_from(n).map_err(|_| settings.error("max_streams", "too large"))?;
+    }
+    if let Some(d) = duration("header_timeout")? {
+        limits.header_timeout = d;
+    }
+    if let Some(d) = duration("body_timeout")? {
+        limits.body_timeout = d;
+    }
+    if let Some(d) = duration("shutdown_grace")? {
+        limits.shutdown_grace = d;
+    }
+    Ok(limits)
+}
+
+/// A TOML value as a setting: scalars keep their type, numbers as integers, arrays of strings
+/// as lists.
+fn setting(source: &str, value: toml::Value) -> Result<SettingValue, SettingError> {
+    match value {
+        toml::Value::String(s) => Ok(SettingValue::Text(s)),
+        toml::Value::Boolean(b) => Ok(SettingValue::Bool(b)),
+        // Limits are whole numbers; read them as text so one parser serves file and environment.
+        toml::Value::Integer(i) => Ok(SettingValue::Text(i.to_string())),
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                toml::Value::String(s) => Ok(s),
+                _ => Err(problem(source, "expected a list of strings")),
+            })
+            .collect::<Result<_, _>>()
+            .map(SettingValue::List),
+        _ => Err(problem(
+            source,
+            "expected a string, a boolean, a number or a list of strings",
+        )),
+    }
+}
+
+fn expect_table(origin: &str, key: &str, value: toml::Value) -> Result<toml::Table, SettingError> {
+    match value {
+        toml::Value::Table(table) => Ok(table),
+        _ => Err(problem(&format!("{origin}: {key}"), "expected a table")),
+    }
+}
+
+fn check_channel_name(name: &str, source: &str) -> Result<(), SettingError> {
+    let valid = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+        && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+    if !valid {
+        return Err(problem(
+            source,
+            "a channel name is lower-case letters, digits, '-' and '_', starting with a letter",
+        ));
+    }
+    if RESERVED.contains(&name) {
+        return Err(problem(
+            source,
+            "this name is reserved for server-wide settings",
+        ));
+    }
+    Ok(())
+}
+
+/// The upper-case form a channel name takes in variable names (`funtek-eu` → `FUNTEK_EU`).
+fn env_name(channel: &str) -> String {
+    channel.to_ascii_uppercase().replace('-', "_")
+}
+
+fn unknown(source: &str, known: &str) -> ConfigError {
+    problem(source, &format!("unknown setting; known here: {known}")).into()
+}
+
+fn problem(source: &str, what: &str) -> SettingError {
+    SettingError {
+        origin: source.to_owned(),
+        problem: what.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,195 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn channel<'a>(settings: &'a Settings, name: &str) -> &'a ChannelSpec {
+    settings
+        .channels
+        .iter()
+        .find(|c| c.name == name)
+        .expect("channel present")
+}
+
+#[test]
+fn defaults_without_any_setting() {
+    let settings = Settings::from_sources(None, env(&[])).expect("valid");
+    assert_eq!(settings.listen, DEFAULT_LISTEN.parse().expect("address"));
+    assert_eq!(settings.limits, Limits::default());
+    assert_eq!(settings.store, StoreKind::Memory);
+    assert!(settings.channels.is_empty());
+}
+
+#[test]
+fn env_maps_to_server_limits_and_channels() {
+    let settings = Settings::from_sources(
+        None,
+        env(&[
+            ("BOTWIRE_LISTEN", "127.0.0.1:0"),
+            ("BOTWIRE_BODY_BYTES", "2048"),
+            ("BOTWIRE_HEADER_TIMEOUT", "2s"),
+            ("BOTWIRE_FUNTEK_TOKEN", "t"),
+            ("BOTWIRE_FUNTEK_DEADLINE", "1s"),
+            ("BOTWIRE_STORE", "memory"),
+            ("BOTWIRE_CONFIG", "ignored-here"),
+            ("PATH", "/bin"),
+        ]),
+    )
+    .expect("valid");
+    assert_eq!(settings.listen.port(), 0);
+    assert_eq!(settings.limits.body_bytes, 2048);
+    assert_eq!(settings.limits.header_timeout, Duration::from_secs(2));
+    let funtek = channel(&settings, "funtek");
+    assert_eq!(
+        (funtek.platform.as_str(), funtek.path.as_str()),
+        ("funtek", "/webhooks/funtek")
+    );
+    assert_eq!(funtek.settings.text("token").expect("text"), Some("t"));
+    assert_eq!(
+        funtek.settings.duration("deadline").expect("duration"),
+        Some(Duration::from_secs(1))
+    );
+}
+
+#[test]
+fn file_declares_channels_and_env_wins() {
+    let file = r#"
+        listen = "127.0.0.1:9000"
+        [limits]
+        body_bytes = 4096
+        max_connections = 8
+        [channels.funtek]
+        token = "from-file"
+        [channels.funtek-eu]
+        platform = "funtek"
+        path = "/hooks/eu"
+        token = ["a", "b"]
+    "#;
+    let settings = Settings::from_sources(
+        Some(("botwire.toml", file)),
+        env(&[
+            ("BOTWIRE_FUNTEK_TOKEN", "from-env"),
+            ("BOTWIRE_FUNTEK_EU_SENDER_ID", "bot1"),
+        ]),
+    )
+    .expect("valid");
+    assert_eq!(settings.listen.port(), 9000);
+    assert_eq!(settings.limits.body_bytes, 4096);
+    assert_eq!(settings.limits.max_connections, 8);
+    assert_eq!(
+        channel(&settings, "funtek")
+            .settings
+            .text("token")
+            .expect("text"),
+        Some("from-env")
+    );
+    let eu = channel(&settings, "funtek-eu");
+    assert_eq!(
+        (eu.platform.as_str(), eu.path.as_str()),
+        ("funtek", "/hooks/eu")
+    );
+    assert_eq!(eu.settings.secrets("token").expect("list").len(), 2);
+    assert_eq!(eu.settings.text("sender_id").expect("text"), Some("bot1"));
+}
+
+#[test]
+fn errors_name_the_setting_and_never_the_value() {
+    type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            None,
+            &[("BOTWIRE_LISTEN", "nowhere")],
+            "BOTWIRE_LISTEN: expected an address",
+        ),
+        (
+            None,
+            &[("BOTWIRE_STORE", "embedded")],
+            "BOTWIRE_STORE: this version keeps its ledger in memory only",
+        ),
+        (
+            None,
+            &[("BOTWIRE_BODY_BYTES", "lots")],
+            "BOTWIRE_BODY_BYTES: expected a whole number above zero",
+        ),
+        (
+            None,
+            &[("BOTWIRE_BODY_BYTES", "0")],
+            "BOTWIRE_BODY_BYTES: expected a whole number above zero",
+        ),
+        (
+            None,
+            &[("BOTWIRE_BODY_TIMEOUT", "0s")],
+            "BOTWIRE_BODY_TIMEOUT: must be longer than zero",
+        ),
+        (
+            Some("listen = 5"),
+            &[],
+            "t.toml: listen: expected an address",
+        ),
+        (
+            Some("listen = true"),
+            &[],
+            "t.toml: listen: expected a string",
+        ),
+        (Some("port = 1"), &[], "t.toml: port: unknown setting"),
+        (
+            Some("[limits]\nbody = 1"),
+            &[],
+            "t.toml: limits.body: unknown setting",
+        ),
+        (
+            Some("[channels.x]\ntoken = \"s3cr3t\""),
+            &[],
+            "x.platform: missing",
+        ),
+        (
+            Some("[channels.x]\nplatform = \"nope\""),
+            &[],
+            "t.toml: channels.x.platform: unknown platform",
+        ),
+        (
+            Some("[channels.x]\nplatform = \"funtek\"\npath = \"rel\""),
+            &[],
+            "t.toml: channels.x.path: must start with /",
+        ),
+        (
+            Some("[channels.Admin]\nplatform = \"funtek\""),
+            &[],
+            "channels.Admin: a channel name is lower-case",
+        ),
+        (
+            Some("[channels.admin]\nplatform = \"funtek\""),
+            &[],
+            "channels.admin: this name is reserved",
+        ),
+        (
+            Some("channels = 3"),
+            &[],
+            "t.toml: channels: expected a table",
+        ),
+        (
+            Some("[channels.funtek]\ntoken = 1.5"),
+            &[],
+            "t.toml: channels.funtek.token: expected a string",
+        ),
+        (
+            Some("[channels.funtek]\ntoken = [1]"),
+            &[],
+            "t.toml: channels.funtek.token: expected a list of strings",
+        ),
+        (Some("not = [toml"), &[], "t.toml is not valid TOML"),
+    ];
+    for (file, vars, expected) in cases {
+        let err = Settings::from_sources(file.map(|text| ("t.toml", text)), env(vars)).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.contains(expected),
+            "{shown:?} should contain {expected:?}"
+        );
+        assert!(!shown.contains("s3cr3t"));
+    }
+}

@@ -1,0 +1,241 @@
+//! One delivery of an in-response platform, from claim to answer.
+//!
+//! Claim the delivery id in the ledger: a duplicate gets the cached answer (or waits for the
+//! original); a new delivery takes its turn in its conversation, runs the bot in a tracked task,
+//! and is answered with the rendered reply, unless the budget runs out first, in which case the
+//! platform's no-op goes out in time and the handler finishes on its own. A handler that fails or
+//! panics releases the claim and gets a 500, so the sender's retry runs it again.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use botwire_core::Context;
+use botwire_platforms::Inbound;
+use botwire_store::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, Waited};
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http::{Response, StatusCode};
+use tokio::time::{Instant, timeout_at};
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::app::{DEFAULT_TTL, Route};
+use crate::respond::{self, Body};
+use crate::turns::{Turn, Turns};
+
+/// A claim outlives the deadline by this much, so that a late handler still holds it while it
+/// finishes; past it, a worker that died cannot block the retry any longer.
+const LEASE_BEYOND_DEADLINE: Duration = Duration::from_secs(30);
+/// The answer leaves this long before the platform's deadline at most (less for short ones).
+const MAX_MARGIN: Duration = Duration::from_millis(500);
+
+pub(crate) struct Delivery {
+    pub(crate) route: Arc<Route>,
+    pub(crate) inbound: Inbound,
+    pub(crate) arrived: Instant,
+}
+
+/// When the answer must leave: the deadline less a margin of a tenth of it, at most 500 ms.
+pub(crate) fn answer_by(arrived: Instant, deadline: Duration) -> Instant {
+    arrived + deadline - (deadline / 10).min(MAX_MARGIN)
+}
+
+impl Delivery {
+    pub(crate) async fn run(
+        self,
+        ledger: &Arc<dyn Ledger>,
+        turns: &Turns,
+        tasks: &TaskTracker,
+    ) -> Response<Body> {
+        let span = tracing::info_span!(
+            "delivery",
+            channel = %self.route.name,
+            platform = self.route.adapter.platform(),
+            delivery_id = %self.inbound.delivery_id,
+            conversation = %self.inbound.conversation,
+            state = tracing::field::Empty,
+        );
+        self.answer(ledger, turns, tasks).instrument(span).await
+    }
+
+    async fn answer(
+        self,
+        ledger: &Arc<dyn Ledger>,
+        turns: &Turns,
+        tasks: &TaskTracker,
+    ) -> Response<Body> {
+        let adapter = &self.route.adapter;
+        let deadline = adapter.deadline();
+        let answer_by = answer_by(self.arrived, deadline);
+        let late = || {
+            tracing::info!("the handler is late: answered the no-op in time");
+            respond::json(StatusCode::OK, adapter.no_op())
+        };
+        let key = DeliveryKey::new(&self.route.name, &self.inbound.delivery_id);
+        let lease = deadline + LEASE_BEYOND_DEADLINE;
+
+        let claim = match timeout_at(answer_by, ledger.claim(&key, lease)).await {
+            Ok(Ok(claim)) => claim,
+            Ok(Err(e)) => return store_down(&e),
+            Err(_) => return late(),
+        };
+        let token = match claim {
+            Claim::New(token) => token,
+            Claim::Done(cached) => {
+                tracing::debug!("duplicate: answered from the ledger");
+                return replay(cached);
+            }
+            Claim::InFlight => {
+                let wait = ledger.wait(&key, answer_by.saturating_duration_since(Instant::now()));
+                return match timeout_at(answer_by, wait).await {
+                    Ok(Ok(Waited::Done(cached))) => {
+                        tracing::debug!("duplicate: answered as the original was");
+                        replay(cached)
+                    }
+                    // The original failed. This copy was sent alongside it, so it fails with it
+                    // rather than running the handler once more per waiting copy; the sender's
+                    // retry runs it again.
+                    Ok(Ok(Waited::Released)) => failed(),
+                    Ok(Ok(Waited::TimedOut)) | Err(_) => late(),
+                    Ok(Err(e)) => store_down(&e),
+                };
+            }
+        };
+
+        let conversation_key = format!("{}\n{}", self.route.name, self.inbound.conversation);
+        let work = Work {
+            turn: turns.enter(conversation_key),
+            route: self.route.clone(),
+            inbound: self.inbound,
+            token,
+            ledger: ledger.clone(),
+            deadline: self.arrived + deadline,
+        };
+        let handle = tasks.spawn(work.run().in_current_span());
+        match timeout_at(answer_by, handle).await {
+            Ok(Ok(Some(body))) => respond::json(StatusCode::OK, body),
+            Ok(Ok(None) | Err(_)) => failed(),
+            Err(_) => late(),
+        }
+    }
+}
+
+/// The part that runs in its own task, so it can finish after a late answer was sent.
+struct Work {
+    turn: Turn,
+    route: Arc<Route>,
+    inbound: Inbound,
+    token: ClaimToken,
+    ledger: Arc<dyn Ledger>,
+    deadline: Instant,
+}
+
+impl Work {
+    /// The rendered reply, recorded in the ledger; `None` when the handler failed (the claim is
+    /// released then).
+    async fn run(mut self) -> Option<Bytes> {
+        self.turn.ready().await;
+        let Route { name, adapter, bot } = &*self.route;
+        let inbound = &self.inbound;
+        let state = bot.current_state(inbound.state.as_deref());
+        tracing::Span::current().record("state", &*state);
+        let cx = Context::new(
+            adapter.platform(),
+            name.clone(),
+            inbound.conversation.as_str().into(),
+            inbound.delivery_id.as_str().into(),
+            state,
+            self.deadline.into_std(),
+        );
+        let key = DeliveryKey::new(name, &inbound.delivery_id);
+        let outcome = AssertUnwindSafe(bot.dispatch(&cx, &inbound.event))
+            .catch_unwind()
+            .await;
+        let dispatched = match outcome {
+            Ok(Ok(dispatched)) => dispatched,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "the handler failed; the sender's retry will run it again");
+                self.release(&key).await;
+                return None;
+            }
+            Err(panic) => {
+                tracing::error!(
+                    panic = panic_message(&*panic),
+                    "the handler panicked; the sender's retry will run it again"
+                );
+                self.release(&key).await;
+                return None;
+            }
+        };
+        let next_state = dispatched.changed.then_some(&*dispatched.next_state);
+        let body = adapter.render(&dispatched.reply, next_state);
+        let ttl = inbound.remember_for.unwrap_or(DEFAULT_TTL);
+        let cached = CachedResponse::new(StatusCode::OK.as_u16(), body.clone());
+        if let Err(error) = self.ledger.complete(&key, self.token, cached, ttl).await {
+            // The answer still goes out; a duplicate may run the handler again.
+            tracing::warn!(%error, "could not record the answer in the ledger");
+        }
+        tracing::info!(next_state = %dispatched.next_state, "delivered");
+        Some(body)
+    }
+
+    async fn release(&self, key: &DeliveryKey<'_>) {
+        if let Err(error) = self.ledger.release(key, self.token).await {
+            tracing::warn!(%error, "could not release the claim");
+        }
+    }
+}
+
+fn replay(cached: CachedResponse) -> Response<Body> {
+    let status = StatusCode::from_u16(cached.status).unwrap_or(StatusCode::OK);
+    respond::json(status, cached.body)
+}
+
+fn failed() -> Response<Body> {
+    respond::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "handler_failed",
+        "the delivery failed; retry it",
+    )
+}
+
+fn store_down(error: &StoreError) -> Response<Body> {
+    tracing::warn!(%error, "the ledger is unavailable");
+    respond::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        "a store is unavailable; retry later",
+    )
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_leaves_before_the_deadline() {
+        let now = Instant::now();
+        assert_eq!(
+            answer_by(now, Duration::from_secs(5)),
+            now + Duration::from_millis(4500)
+        );
+        assert_eq!(
+            answer_by(now, Duration::from_secs(30)),
+            now + Duration::from_millis(29_500)
+        );
+        assert_eq!(
+            answer_by(now, Duration::from_millis(200)),
+            now + Duration::from_millis(180)
+        );
+    }
+}

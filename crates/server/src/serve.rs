@@ -1,0 +1,355 @@
+//! `Server`: configure, bind, accept, shut down gracefully.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use botwire_core::Bot;
+use botwire_store::{Ledger, MemoryLedger};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ConfigError, Settings, StoreKind};
+use crate::{App, Channel, Limits};
+
+/// The webhook receiver. Configure it, give it a bot, and [`serve`](Server::serve).
+///
+/// ```no_run
+/// # async fn run(bot: botwire_core::Bot) -> Result<(), Box<dyn std::error::Error>> {
+/// botwire_server::Server::from_env()?.bot(bot).serve().await?;
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub struct Server {
+    listen: SocketAddr,
+    limits: Limits,
+    channels: Vec<Channel>,
+    bot: Option<Arc<Bot>>,
+    ledger: Option<Arc<dyn Ledger>>,
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// No channel is mounted.
+    #[error(
+        "no channel is mounted: set a platform's secret, e.g. BOTWIRE_FUNTEK_TOKEN (see README.md)"
+    )]
+    NoChannels,
+    /// A channel has no bot, and the server has none to lend it.
+    #[error("channel {0:?} has no bot: call Server::bot or Channel::with_bot")]
+    NoBot(String),
+    /// Two channels share a path.
+    #[error("two channels are mounted at {0}")]
+    DuplicatePath(String),
+    /// A channel's platform replies in a way this version cannot deliver.
+    #[error("channel {0:?}: replies through the platform's API are not supported by this version")]
+    UnsupportedMode(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Waiting for a shutdown signal failed.
+    #[error("cannot wait for the shutdown signal: {0}")]
+    Signal(#[source] std::io::Error),
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Server {
+    /// A server on the default address with default limits, a memory ledger, and no channel yet.
+    pub fn new() -> Self {
+        Self {
+            listen: crate::config::DEFAULT_LISTEN
+                .parse()
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            limits: Limits::default(),
+            channels: Vec::new(),
+            bot: None,
+            ledger: None,
+        }
+    }
+
+    /// A server configured from `BOTWIRE_CONFIG` (a TOML file) and `BOTWIRE_*` variables.
+    ///
+    /// # Errors
+    /// When the file cannot be read, or a setting is unknown or malformed.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_settings(Settings::load(None)?)
+    }
+
+    /// The same, reading the TOML file at `path` (variables still win).
+    ///
+    /// # Errors
+    /// As [`Server::from_env`].
+    pub fn from_config_file(path: &Path) -> Result<Self, ConfigError> {
+        Self::from_settings(Settings::load(Some(path))?)
+    }
+
+    /// A server from settings: every channel whose platform finds its secret set is mounted.
+    ///
+    /// # Errors
+    /// When a channel's settings are unknown or malformed.
+    pub fn from_settings(settings: Settings) -> Result<Self, ConfigError> {
+        let mut server = Self::new().listen(settings.listen).limits(settings.limits);
+        match settings.store {
+            StoreKind::Memory => {}
+        }
+        for spec in settings.channels {
+            let Some(platform) = botwire_platforms::platform(&spec.platform) else {
+                return Err(spec.settings.error("platform", "unknown platform").into());
+            };
+            match platform.configure(&spec.settings)? {
+                Some(adapter) => {
+                    server = server.channel(Channel::from_arc(&spec.name, adapter).at(spec.path))
+                }
+                None if spec.settings.keys().next().is_some() => {
+                    tracing::info!(channel = %spec.name, "not mounted: its secret is not set");
+                }
+                None => {}
+            }
+        }
+        Ok(server)
+    }
+
+    /// Listens on `addr` (port 0 picks a free port; see [`Running::local_addr`]).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Replaces the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Mounts a channel.
+    pub fn channel(mut self, channel: Channel) -> Self {
+        self.channels.push(channel);
+        self
+    }
+
+    /// The bot that answers every channel without a bot of its own.
+    pub fn bot(mut self, bot: impl Into<Arc<Bot>>) -> Self {
+        self.bot = Some(bot.into());
+        self
+    }
+
+    /// Keeps the delivery ledger in `ledger` (default: in memory).
+    pub fn ledger(mut self, ledger: impl Ledger) -> Self {
+        self.ledger = Some(Arc::new(ledger));
+        self
+    }
+
+    /// The mounted channels.
+    pub fn channels(&self) -> &[Channel] {
+        &self.channels
+    }
+
+    /// The receiver as a service, without a socket (for tests and embedding).
+    ///
+    /// # Errors
+    /// When no channel is mounted, a channel has no bot, or two share a path.
+    pub fn into_app(self) -> Result<App, ServeError> {
+        let ledger = self
+            .ledger
+            .unwrap_or_else(|| Arc::new(MemoryLedger::default()));
+        App::new(self.channels, self.bot, ledger, self.limits)
+    }
+
+    /// Binds the listen address and starts serving in the background.
+    ///
+    /// # Errors
+    /// As [`Server::into_app`], or when the address cannot be bound.
+    pub async fn bind(self) -> Result<Running, ServeError> {
+        let addr = self.listen;
+        let app = self.into_app()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        for (path, channel) in app.routes() {
+            tracing::info!(%channel, url = %format_args!("http://{local_addr}{path}"), "mounted");
+        }
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(accept_loop(listener, app, stop.clone()));
+        Ok(Running {
+            local_addr,
+            stop,
+            task,
+        })
+    }
+
+    /// Serves until ctrl-c or SIGTERM, then stops accepting, answers what is in flight and lets
+    /// late handlers finish (within the shutdown grace period).
+    ///
+    /// # Errors
+    /// As [`Server::bind`].
+    pub async fn serve(self) -> Result<(), ServeError> {
+        let running = self.bind().await?;
+        tracing::info!(addr = %running.local_addr(), "botwire is listening");
+        shutdown_signal().await.map_err(ServeError::Signal)?;
+        tracing::info!("shutting down: finishing in-flight deliveries");
+        running.shutdown().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listen", &self.listen)
+            .field("limits", &self.limits)
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct Running {
+    local_addr: SocketAddr,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, waits for in-flight requests and late handlers (up to the grace
+    /// period), and returns when the server has stopped.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the accept loop ended abnormally");
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, app: App, stop: CancellationToken) {
+    let limits = *app.limits();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_streams);
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+
+    loop {
+        // Take a connection slot before accepting: past the limit, connections wait in the
+        // backlog instead of being accepted and starved.
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = stop.cancelled() => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors or a reset before accept: log and go on.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+            },
+            () = stop.cancelled() => break,
+        };
+        serve_connection(&builder, &graceful, &app, stream, peer, permit);
+    }
+    drop(listener);
+
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after the grace period were closed");
+    }
+    app.tasks().close();
+    if tokio::time::timeout(limits.shutdown_grace, app.tasks().wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            still_running = app.tasks().len(),
+            "late handlers still running after the grace period were abandoned"
+        );
+    }
+}
+
+fn serve_connection(
+    builder: &auto::Builder<TokioExecutor>,
+    graceful: &GracefulShutdown,
+    app: &App,
+    stream: TcpStream,
+    peer: SocketAddr,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    // Webhook answers are small; send them without waiting to fill a segment.
+    let _ = stream.set_nodelay(true);
+    let app = app.clone();
+    let service = service_fn(move |request| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(app.handle(request).await) }
+    });
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .into_owned();
+    let connection = graceful.watch(connection);
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%peer, %error, "connection ended with an error");
+        }
+        drop(permit);
+    });
+}
+
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
