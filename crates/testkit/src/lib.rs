@@ -1,14 +1,32 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Test botwire bots without a chat platform.
+//!
+//! - [`funtek`]: build realistic FUNTEK deliveries and sign them as a channel expects.
+//! - [`TestClient`]: drive a server's [`App`](botwire_server::App) in process, no socket.
+//! - [`tcp`]: send requests to a running server over real TCP.
+//!
+//! ```
+//! use botwire_testkit::{funtek, TestClient};
+//! # use botwire_server::{Channel, Server};
+//! # use botwire_platforms::funtek::FuntekAdapter;
+//! # use botwire_core::{Bot, Reply, handler_fn};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let bot = Bot::builder().initial("idle").state("idle", handler_fn(|_cx, ev| async move {
+//! #     Ok(Reply::text(ev.text().unwrap_or_default()))
+//! # })).build()?;
+//! let adapter = FuntekAdapter::builder().token("t").build()?;
+//! let app = Server::new().channel(Channel::new("funtek", adapter)).bot(bot).into_app()?;
+//! let client = TestClient::new(app);
+//!
+//! let signer = funtek::Signer::token("t");
+//! let response = client.send(signer.request("/webhooks/funtek", funtek::message("hi"))).await;
+//! assert_eq!(response.status, 200);
+//! assert_eq!(response.json()["data"]["message"], "hi");
+//! # Ok(()) }
+//! ```
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod client;
+pub mod funtek;
+pub mod tcp;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use client::{TestClient, TestResponse};

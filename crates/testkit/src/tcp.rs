@@ -1,0 +1,50 @@
+//! Requests to a running server over real TCP, one connection each (HTTP/1.1).
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use crate::TestResponse;
+
+/// Why a request over TCP failed.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Sends `request` to `addr` on a new connection and reads the whole response.
+///
+/// # Errors
+/// When the connection fails or the server closes it without answering.
+pub async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> Result<TestResponse, Error> {
+    let stream = TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let driver = tokio::spawn(connection);
+    let (mut parts, body) = request.into_parts();
+    parts
+        .headers
+        .insert(http::header::HOST, addr.to_string().parse()?);
+    let response = sender
+        .send_request(Request::from_parts(parts, body))
+        .await?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    drop(sender);
+    driver.abort();
+    Ok(TestResponse {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// A GET of `path` on `addr`.
+///
+/// # Errors
+/// As [`send`].
+pub async fn get(addr: SocketAddr, path: &str) -> Result<TestResponse, Error> {
+    let request = Request::get(path).body(Full::new(Bytes::new()))?;
+    send(addr, request).await
+}
