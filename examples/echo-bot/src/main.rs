@@ -1,3 +1,45 @@
-fn main() {
-    println!("Hello, world!");
+//! Runs the echo bot on every channel whose secret is set (see README.md).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// botwire's sample bot: a SimSimi-style echo bot that can be taught new answers.
+///
+/// Settings come from BOTWIRE_* environment variables (e.g. BOTWIRE_FUNTEK_TOKEN) and an
+/// optional TOML file; the variables win.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// A TOML config file (default: $BOTWIRE_CONFIG, if set).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("echo-bot: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let server = match &args.config {
+        Some(path) => botwire::Server::from_config_file(path)?,
+        None => botwire::Server::from_env()?,
+    };
+    server.bot(echo_bot::bot()?).serve().await?;
+    Ok(())
 }
