@@ -1,14 +1,37 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Helpers for the end-to-end suites in `tests/`: start a real server on a free loopback port.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use botwire::platforms::funtek::FuntekAdapter;
+use botwire::{Bot, Channel, Limits, Running, Server};
+
+/// The token the suites' FUNTEK channels accept.
+pub const TOKEN: &str = "e2e-token";
+/// Where the FUNTEK channel is mounted.
+pub const PATH: &str = "/webhooks/funtek";
+
+/// A FUNTEK adapter accepting [`TOKEN`] with this deadline.
+pub fn funtek(deadline: Duration) -> FuntekAdapter {
+    match FuntekAdapter::builder()
+        .token(TOKEN)
+        .deadline(deadline)
+        .build()
+    {
+        Ok(adapter) => adapter,
+        Err(e) => unreachable!("a token is set: {e}"),
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Starts `bot` on a FUNTEK channel at [`PATH`], on `127.0.0.1:0`.
+pub async fn start(bot: Bot, deadline: Duration, limits: Limits) -> Running {
+    let server = Server::new()
+        .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .limits(limits)
+        .channel(Channel::new("funtek", funtek(deadline)))
+        .bot(bot);
+    match server.bind().await {
+        Ok(running) => running,
+        Err(e) => panic!("the server starts: {e}"),
     }
 }

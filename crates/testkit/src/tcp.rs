@@ -2,9 +2,13 @@
 
 use std::net::SocketAddr;
 
+use std::convert::Infallible;
+
 use bytes::Bytes;
+use futures_util::stream;
 use http::Request;
-use http_body_util::{BodyExt, Full};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -17,7 +21,11 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// # Errors
 /// When the connection fails or the server closes it without answering.
-pub async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> Result<TestResponse, Error> {
+pub async fn send<B>(addr: SocketAddr, request: Request<B>) -> Result<TestResponse, Error>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Error>,
+{
     let stream = TcpStream::connect(addr).await?;
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -47,4 +55,13 @@ pub async fn send(addr: SocketAddr, request: Request<Full<Bytes>>) -> Result<Tes
 pub async fn get(addr: SocketAddr, path: &str) -> Result<TestResponse, Error> {
     let request = Request::get(path).body(Full::new(Bytes::new()))?;
     send(addr, request).await
+}
+
+/// A body sent in `chunks` with no `Content-Length` (chunked transfer encoding).
+pub fn chunked(
+    chunks: impl IntoIterator<Item = Bytes>,
+) -> StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static>
+{
+    let frames: Vec<_> = chunks.into_iter().map(|c| Ok(Frame::data(c))).collect();
+    StreamBody::new(stream::iter(frames))
 }
