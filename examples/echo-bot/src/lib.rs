@@ -22,6 +22,13 @@ pub const TEACHING: &str = "teaching";
 pub const TEACH_PROMPT: &str = "Teach me: <phrase> => <answer> (or \"cancel\")";
 
 /// Taught answers, per conversation, by normalized phrase.
+///
+/// ```
+/// let knowledge = echo_bot::Knowledge::default();
+/// knowledge.learn("room-1", "Good  Morning", "hello!");
+/// assert_eq!(knowledge.answer("room-1", "good morning").as_deref(), Some("hello!"));
+/// assert_eq!(knowledge.answer("room-2", "good morning"), None);
+/// ```
 #[derive(Debug, Default)]
 pub struct Knowledge {
     answers: DashMap<String, HashMap<String, String>>,
