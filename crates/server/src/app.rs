@@ -100,6 +100,10 @@ impl App {
         &self.inner.tasks
     }
 
+    pub(crate) fn ledger(&self) -> &Arc<dyn Ledger> {
+        &self.inner.ledger
+    }
+
     pub(crate) fn limits(&self) -> &Limits {
         &self.inner.limits
     }

@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use botwire_core::Bot;
 use botwire_store::{Ledger, MemoryLedger};
@@ -195,6 +196,7 @@ impl Server {
             tracing::info!(%channel, url = %format_args!("http://{local_addr}{path}"), "mounted");
         }
         let stop = CancellationToken::new();
+        tokio::spawn(purge_loop(app.ledger().clone(), stop.clone()));
         let task = tokio::spawn(accept_loop(listener, app, stop.clone()));
         Ok(Running {
             local_addr,
@@ -249,6 +251,27 @@ impl Running {
         self.stop.cancel();
         if let Err(error) = self.task.await {
             tracing::error!(%error, "the accept loop ended abnormally");
+        }
+    }
+}
+
+/// How often expired ledger entries are dropped.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+/// Drops expired done entries in the background, so memory follows the TTL and not only the
+/// capacity bound. Each sweep works in small batches, so it never stalls deliveries.
+async fn purge_loop(ledger: Arc<dyn Ledger>, stop: CancellationToken) {
+    let mut every = tokio::time::interval(PURGE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        match ledger.purge_expired().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "dropped expired ledger entries"),
+            Err(error) => tracing::warn!(%error, "could not purge the ledger"),
         }
     }
 }
