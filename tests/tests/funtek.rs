@@ -358,3 +358,15 @@ async fn health_and_readiness() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn http2_deliveries_are_answered_like_http1() {
+    let server = start(echo_bot::bot().expect("bot"), DEADLINE, Limits::default()).await;
+    let request = Signer::token(TOKEN).request(PATH, funtek::message("over h2"));
+    let response = tcp::send_h2(server.local_addr(), request)
+        .await
+        .expect("answered over h2");
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.json()["data"]["message"], "over h2");
+    server.shutdown().await;
+}

@@ -9,7 +9,7 @@ use futures_util::stream;
 use http::Request;
 use http_body::Frame;
 use http_body_util::{BodyExt, Full, StreamBody};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpStream;
 
 use crate::TestResponse;
@@ -34,6 +34,36 @@ where
     parts
         .headers
         .insert(http::header::HOST, addr.to_string().parse()?);
+    let response = sender
+        .send_request(Request::from_parts(parts, body))
+        .await?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    drop(sender);
+    driver.abort();
+    Ok(TestResponse {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// Sends `request` to `addr` over HTTP/2 with prior knowledge (cleartext, no upgrade), on a new
+/// connection, and reads the whole response.
+///
+/// # Errors
+/// When the connection fails or the server closes it without answering.
+pub async fn send_h2<B>(addr: SocketAddr, request: Request<B>) -> Result<TestResponse, Error>
+where
+    B: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<Error>,
+{
+    let stream = TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+    let driver = tokio::spawn(connection);
+    let (mut parts, body) = request.into_parts();
+    parts.uri = format!("http://{addr}{}", parts.uri).parse()?;
     let response = sender
         .send_request(Request::from_parts(parts, body))
         .await?;
