@@ -34,18 +34,8 @@ where
     parts
         .headers
         .insert(http::header::HOST, addr.to_string().parse()?);
-    let response = sender
-        .send_request(Request::from_parts(parts, body))
-        .await?;
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await?.to_bytes();
-    drop(sender);
-    driver.abort();
-    Ok(TestResponse {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    })
+    let response = sender.send_request(Request::from_parts(parts, body)).await;
+    read(response, driver).await
 }
 
 /// Sends `request` to `addr` over HTTP/2 with prior knowledge (cleartext, no upgrade), on a new
@@ -64,18 +54,8 @@ where
     let driver = tokio::spawn(connection);
     let (mut parts, body) = request.into_parts();
     parts.uri = format!("http://{addr}{}", parts.uri).parse()?;
-    let response = sender
-        .send_request(Request::from_parts(parts, body))
-        .await?;
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await?.to_bytes();
-    drop(sender);
-    driver.abort();
-    Ok(TestResponse {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-    })
+    let response = sender.send_request(Request::from_parts(parts, body)).await;
+    read(response, driver).await
 }
 
 /// A GET of `path` on `addr`.
@@ -94,4 +74,23 @@ pub fn chunked(
 {
     let frames: Vec<_> = chunks.into_iter().map(|c| Ok(Frame::data(c))).collect();
     StreamBody::new(stream::iter(frames))
+}
+
+/// Reads a response whole, then stops its connection's driver.
+async fn read<T>(
+    response: Result<http::Response<hyper::body::Incoming>, hyper::Error>,
+    driver: tokio::task::JoinHandle<T>,
+) -> Result<TestResponse, Error> {
+    let result = async {
+        let (parts, body) = response?.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    }
+    .await;
+    driver.abort();
+    result
 }
