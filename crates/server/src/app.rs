@@ -194,11 +194,19 @@ impl App {
                 "body_unreadable",
                 "the body could not be read",
             )),
-            Err(_) => Err(respond::error(
-                StatusCode::REQUEST_TIMEOUT,
-                "body_timeout",
-                "the body took too long to arrive",
-            )),
+            Err(_) => {
+                let mut response = respond::error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "the body took too long to arrive",
+                );
+                // The rest of the body may still come: the connection cannot be reused.
+                response.headers_mut().insert(
+                    http::header::CONNECTION,
+                    http::HeaderValue::from_static("close"),
+                );
+                Err(response)
+            }
         }
     }
 
