@@ -1,12 +1,15 @@
 //! The contract between the server and a platform.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::{Event, Reply};
 use bytes::Bytes;
 use http::StatusCode;
 use http::request::Parts;
+
+use crate::Outbox;
 
 /// One mounted webhook of one platform.
 pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
@@ -32,12 +35,36 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     fn parse(&self, body: Bytes) -> Result<Parsed, Rejection>;
 
     /// The response body that delivers `reply` (in-response platforms). `next_state` is the
-    /// state to tell the platform about, `None` to keep the current one.
-    fn render(&self, reply: &Reply, next_state: Option<&str>) -> Bytes;
+    /// state to tell the platform about, `None` to keep the current one. Via-API platforms
+    /// answer every accepted delivery with [`no_op`](Adapter::no_op) and keep this default.
+    fn render(&self, reply: &Reply, next_state: Option<&str>) -> Bytes {
+        let _ = (reply, next_state);
+        self.no_op()
+    }
 
     /// The body that answers without doing anything: sent when the handler is late, or for an
-    /// event the bot does not handle.
+    /// event the bot does not handle. For via-API platforms, the acknowledgement.
     fn no_op(&self) -> Bytes;
+
+    /// The status and body that tell the platform about `rejection`, in the platform's own error
+    /// shape. `verified` says whether the request's credentials were checked and held (a
+    /// platform that never resends may want every verified delivery answered with 200).
+    fn refuse(&self, rejection: &Rejection, verified: bool) -> (StatusCode, Bytes) {
+        let _ = verified;
+        (rejection.status, rejection.body())
+    }
+
+    /// Whether the platform resends a delivery that was not answered with success. When it
+    /// does not, botwire must keep every verified delivery itself (Chatwork).
+    fn sender_retries(&self) -> bool {
+        true
+    }
+
+    /// Where replies go for via-API platforms, when the platform has an API botwire can call
+    /// (`None`: replies go to the channel's own outbox, or are logged).
+    fn outbox(&self) -> Option<Arc<dyn Outbox>> {
+        None
+    }
 }
 
 /// How a platform expects replies.

@@ -8,6 +8,9 @@ use http::HeaderMap;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use crate::Rejection;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -199,6 +202,64 @@ pub fn single_query_param(
         }
     }
     Ok(found)
+}
+
+/// How a signature header encodes its tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TagEncoding {
+    /// Lower- or upper-case hex.
+    Hex,
+    /// Standard base64 with padding.
+    Base64,
+}
+
+/// Checks that header `name` (given once) holds `prefix` followed by the HMAC of the
+/// concatenation of `signed`, encoded as `encoding`, under any of `keys`. The comparison is in
+/// constant time; a malformed header is simply a mismatch.
+///
+/// # Errors
+/// 401 `missing_signature` without the header, `invalid_signature` when it does not match.
+pub fn verify_signature_header(
+    headers: &HeaderMap,
+    name: &'static str,
+    prefix: &[u8],
+    encoding: TagEncoding,
+    keys: &HmacKeys,
+    signed: &[&[u8]],
+) -> Result<(), Rejection> {
+    let header = single_header(headers, name, "invalid_signature")?.ok_or_else(|| {
+        Rejection::new(
+            http::StatusCode::UNAUTHORIZED,
+            "missing_signature",
+            format!("no {name} header"),
+        )
+    })?;
+    verify_tag(header.strip_prefix(prefix), encoding, keys, signed)
+}
+
+/// Checks an encoded tag (already taken from wherever the platform puts it).
+///
+/// # Errors
+/// 401 `invalid_signature` when the tag is absent, malformed or does not match.
+pub fn verify_tag(
+    encoded: Option<&[u8]>,
+    encoding: TagEncoding,
+    keys: &HmacKeys,
+    signed: &[&[u8]],
+) -> Result<(), Rejection> {
+    let tag = encoded.and_then(|encoded| match encoding {
+        TagEncoding::Hex => hex::decode(encoded.trim_ascii()).ok(),
+        TagEncoding::Base64 => BASE64.decode(encoded.trim_ascii()).ok(),
+    });
+    if tag.is_some_and(|tag| keys.verify(signed, &tag)) {
+        Ok(())
+    } else {
+        Err(Rejection::unauthorized(
+            "invalid_signature",
+            "the signature does not match the body",
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -12,11 +12,16 @@ mod adapter;
 pub mod auth;
 pub mod funtek;
 mod json;
+pub mod kamigo;
+mod outbox;
 mod settings;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Arc;
 
 pub use adapter::{Adapter, Inbound, Mode, Parsed, Rejection};
+pub use outbox::{LogOutbox, Outbox, OutboxError, Outgoing};
 pub use settings::{ChannelSettings, SettingError, SettingValue};
 
 /// Builds a platform's adapter from a channel's settings.

@@ -139,6 +139,17 @@ impl ChannelSettings {
         }
     }
 
+    /// A duration that must be longer than zero (deadlines, windows).
+    ///
+    /// # Errors
+    /// When the value is not a duration, or is zero.
+    pub fn positive_duration(&self, key: &str) -> Result<Option<Duration>, SettingError> {
+        match self.duration(key)? {
+            Some(d) if d.is_zero() => Err(self.error(key, "must be longer than zero")),
+            other => Ok(other),
+        }
+    }
+
     /// Refuses keys other than `known` (and the common `platform` and `path`), so that a typo
     /// is an error rather than a silently ignored setting.
     ///

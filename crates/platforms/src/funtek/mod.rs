@@ -18,7 +18,10 @@ use http::request::Parts;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::auth::{HmacKeys, Secret, TokenSet, single_header, single_query_param};
+use crate::auth::{
+    HmacKeys, Secret, TagEncoding, TokenSet, single_header, single_query_param,
+    verify_signature_header,
+};
 use crate::{
     Adapter, ChannelSettings, Inbound, Mode, Parsed, Platform, Rejection, SettingError, json,
 };
@@ -159,10 +162,7 @@ impl Platform for Funtek {
             .tokens(settings.secrets("token")?)
             .signing_secrets(settings.secrets("secret")?)
             .insecure(settings.flag("insecure")?.unwrap_or(false));
-        if let Some(deadline) = settings.duration("deadline")? {
-            if deadline.is_zero() {
-                return Err(settings.error("deadline", "must be longer than zero"));
-            }
+        if let Some(deadline) = settings.positive_duration("deadline")? {
             builder = builder.deadline(deadline);
         }
         if let Some(sender_id) = settings.text("sender_id")? {
@@ -205,20 +205,14 @@ impl Adapter for FuntekAdapter {
             }
         }
         if !self.signatures.is_empty() {
-            let header = single_header(&request.headers, SIGNATURE_HEADER, "invalid_signature")?
-                .ok_or_else(|| {
-                    Rejection::unauthorized("missing_signature", "no X-Webhook-Signature header")
-                })?;
-            let valid = header
-                .strip_prefix(b"sha256=")
-                .and_then(|hex_tag| hex::decode(hex_tag).ok())
-                .is_some_and(|tag| self.signatures.verify(&[body], &tag));
-            if !valid {
-                return Err(Rejection::unauthorized(
-                    "invalid_signature",
-                    "the signature does not match the body",
-                ));
-            }
+            verify_signature_header(
+                &request.headers,
+                SIGNATURE_HEADER,
+                b"sha256=",
+                TagEncoding::Hex,
+                &self.signatures,
+                &[body],
+            )?;
         }
         Ok(())
     }

@@ -1,7 +1,6 @@
-use botwire_core::OutMessage;
-use http::Request;
-
 use super::*;
+use crate::test_support::{parse_event, parts};
+use botwire_core::OutMessage;
 
 const MESSAGE: &str = include_str!("../../../../tests/fixtures/funtek/message.json");
 const JOIN_ROOM: &str = include_str!("../../../../tests/fixtures/funtek/join_room.json");
@@ -15,22 +14,8 @@ fn adapter() -> FuntekAdapter {
         .expect("has a token")
 }
 
-fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
-    let mut request = Request::post(uri);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    request.body(()).expect("valid request").into_parts().0
-}
-
 fn inbound(body: &str) -> Inbound {
-    match adapter()
-        .parse(Bytes::copy_from_slice(body.as_bytes()))
-        .expect("parses")
-    {
-        Parsed::Event(inbound) => *inbound,
-        other => panic!("expected an event, got {other:?}"),
-    }
+    parse_event(&adapter(), body)
 }
 
 #[test]
