@@ -10,6 +10,7 @@
 
 mod adapter;
 pub mod auth;
+pub mod chatwork;
 pub mod funtek;
 mod json;
 pub mod kamigo;
