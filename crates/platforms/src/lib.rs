@@ -18,6 +18,7 @@ mod outbox;
 mod settings;
 #[cfg(test)]
 mod test_support;
+pub mod wechatpadpro;
 
 use std::sync::Arc;
 

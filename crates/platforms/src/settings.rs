@@ -95,11 +95,28 @@ impl ChannelSettings {
     /// # Errors
     /// When the value is neither.
     pub fn secrets(&self, key: &str) -> Result<Vec<Secret>, SettingError> {
+        Ok(self.list(key)?.into_iter().map(Secret::new).collect())
+    }
+
+    /// A list: a comma-separated string or a list of strings (or integers), trimmed, blanks
+    /// dropped. Empty when unset.
+    ///
+    /// # Errors
+    /// When the value is none of these.
+    pub fn list(&self, key: &str) -> Result<Vec<String>, SettingError> {
+        let split = |text: &str| {
+            text.split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
         match self.entries.get(key) {
             None => Ok(Vec::new()),
-            Some((SettingValue::Text(text), _)) => Ok(Secret::list(text)),
+            Some((SettingValue::Text(text), _)) => Ok(split(text)),
+            Some((SettingValue::Integer(n), _)) => Ok(vec![n.to_string()]),
             Some((SettingValue::List(items), _)) => {
-                Ok(items.iter().flat_map(|item| Secret::list(item)).collect())
+                Ok(items.iter().flat_map(|i| split(i)).collect())
             }
             Some((_, source)) => Err(problem(source, "expected a string or a list of strings")),
         }

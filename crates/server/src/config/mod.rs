@@ -340,7 +340,9 @@ fn setting(source: &str, value: toml::Value) -> Result<SettingValue, SettingErro
             .into_iter()
             .map(|item| match item {
                 toml::Value::String(s) => Ok(s),
-                _ => Err(problem(source, "expected a list of strings")),
+                // Lists of numbers (WeChatPadPro's message types) read as their text.
+                toml::Value::Integer(i) => Ok(i.to_string()),
+                _ => Err(problem(source, "expected a list of strings or numbers")),
             })
             .collect::<Result<_, _>>()
             .map(SettingValue::List),

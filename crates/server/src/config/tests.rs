@@ -177,9 +177,9 @@ fn errors_name_the_setting_and_never_the_value() {
             "t.toml: channels.funtek.token: expected a string",
         ),
         (
-            Some("[channels.funtek]\ntoken = [1]"),
+            Some("[channels.funtek]\ntoken = [true]"),
             &[],
-            "t.toml: channels.funtek.token: expected a list of strings",
+            "t.toml: channels.funtek.token: expected a list of strings or numbers",
         ),
         (Some("not = [toml"), &[], "t.toml is not valid TOML"),
     ];
