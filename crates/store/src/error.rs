@@ -24,6 +24,12 @@ pub enum StoreError {
         /// The version found (`None`: no state).
         actual: Option<u64>,
     },
+    /// The queue holds as many jobs as it may; the sender should retry later.
+    #[error("the queue is full ({capacity} jobs)")]
+    QueueFull {
+        /// How many jobs it holds at most.
+        capacity: usize,
+    },
     /// The claim is no longer held by this token: its lease expired and another worker took it,
     /// or it was completed or released already.
     #[error("the claim on this delivery is no longer held")]

@@ -1,0 +1,168 @@
+//! The work queue of via-API platforms: deliveries acknowledged to the sender and not yet
+//! handled, kept in per-conversation lanes so that a conversation's events are handled one at a
+//! time and in order, while different conversations run concurrently.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::StoreError;
+
+/// Identifies a job within its queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(pub u64);
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A delivery to accept.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewJob {
+    /// The channel it came in on.
+    pub channel: String,
+    /// Its conversation: the lane it queues in.
+    pub conversation: String,
+    /// The platform's delivery id.
+    pub delivery_id: String,
+    /// The verified raw body, parsed again by the worker.
+    pub body: Bytes,
+}
+
+impl NewJob {
+    /// A job for this delivery.
+    pub fn new(
+        channel: impl Into<String>,
+        conversation: impl Into<String>,
+        delivery_id: impl Into<String>,
+        body: Bytes,
+    ) -> Self {
+        Self {
+            channel: channel.into(),
+            conversation: conversation.into(),
+            delivery_id: delivery_id.into(),
+            body,
+        }
+    }
+}
+
+/// A job as the queue hands it out.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Job {
+    /// Its id.
+    pub id: JobId,
+    /// The channel it came in on.
+    pub channel: String,
+    /// Its conversation.
+    pub conversation: String,
+    /// The platform's delivery id.
+    pub delivery_id: String,
+    /// The verified raw body.
+    pub body: Bytes,
+    /// How many attempts have failed so far.
+    pub attempts: u32,
+    /// What the worker finished before a failure, opaque to the queue (the reply awaiting
+    /// delivery, so that a retry sends it without running the handler again).
+    pub progress: Option<Bytes>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When the queue accepted it.
+    pub accepted_at: SystemTime,
+}
+
+/// A job that will not be retried any more, kept so that it can be read and replayed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeadLetter {
+    /// The job as it last failed.
+    pub job: Job,
+    /// Why it was given up on.
+    pub reason: String,
+    /// When.
+    pub died_at: SystemTime,
+}
+
+/// How full a queue is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueStats {
+    /// Jobs accepted and not finished (waiting, backing off or in progress).
+    pub queued: usize,
+    /// Jobs a worker holds now.
+    pub in_progress: usize,
+    /// Dead letters kept.
+    pub dead: usize,
+    /// The most jobs it accepts.
+    pub capacity: usize,
+}
+
+/// The queue. A job is handed to one worker at a time, and a conversation's next job only once
+/// its previous one is finished or buried: [`take`](Queue::take) never hands out two jobs of
+/// one conversation together. A job put back with [`retry`](Queue::retry) keeps its place at
+/// the front of its lane.
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Accepts a job at the back of its conversation's lane.
+    ///
+    /// # Errors
+    /// [`StoreError::QueueFull`] at capacity; [`StoreError::Unavailable`] when the backend is
+    /// down.
+    async fn push(&self, job: NewJob) -> Result<JobId, StoreError>;
+
+    /// Waits for a job whose conversation has none in progress, and hands it out. Must be
+    /// cancel-safe: a take that is dropped before it returns takes nothing.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn take(&self) -> Result<Job, StoreError>;
+
+    /// The job is done; its conversation's next job may go.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn finish(&self, id: JobId) -> Result<(), StoreError>;
+
+    /// Puts a job back at the front of its lane, to be handed out again after `after`. The
+    /// caller has updated its `attempts`, `progress` and `last_error`.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn retry(&self, job: Job, after: Duration) -> Result<(), StoreError>;
+
+    /// Gives up on a job: it becomes a dead letter, and its conversation's next job may go.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn bury(&self, job: Job, reason: &str) -> Result<(), StoreError>;
+
+    /// Keeps a delivery that could not be queued as a dead letter straight away (a full queue
+    /// in front of a sender that never resends), so it can be replayed later.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn bury_new(&self, job: NewJob, reason: &str) -> Result<JobId, StoreError>;
+
+    /// The dead letters, oldest first.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Queues a dead letter again, with its attempts reset and its progress kept; `false` when
+    /// there is no dead letter with this id.
+    ///
+    /// # Errors
+    /// [`StoreError::QueueFull`] at capacity; when the backend is down.
+    async fn replay(&self, id: JobId) -> Result<bool, StoreError>;
+
+    /// How full the queue is.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn stats(&self) -> Result<QueueStats, StoreError>;
+}
