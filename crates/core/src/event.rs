@@ -216,6 +216,19 @@ impl Member {
     }
 }
 
+impl EventKind {
+    /// A short name for logs: `message`, `members_joined`, `members_left`, or the platform's
+    /// own name for an [`Other`](EventKind::Other) event.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Message(_) => "message",
+            Self::MembersJoined(_) => "members_joined",
+            Self::MembersLeft(_) => "members_left",
+            Self::Other(name) => name,
+        }
+    }
+}
+
 impl MessageType {
     /// The type's conventional lower-case name (`text`, `image`, …), or the platform's own.
     pub fn as_str(&self) -> &str {
@@ -287,6 +300,14 @@ mod tests {
         let custom = MessageType::from("joinRoom");
         assert_eq!(custom, MessageType::Other("joinRoom".into()));
         assert_eq!(custom.to_string(), "joinRoom");
+    }
+
+    #[test]
+    fn kinds_have_short_names() {
+        assert_eq!(EventKind::Message(Message::text("x")).name(), "message");
+        assert_eq!(EventKind::MembersJoined(vec![]).name(), "members_joined");
+        assert_eq!(EventKind::MembersLeft(vec![]).name(), "members_left");
+        assert_eq!(EventKind::Other("recall".into()).name(), "recall");
     }
 
     #[test]

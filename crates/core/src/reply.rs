@@ -1,9 +1,11 @@
 //! What a handler answers: a message, who sends it, and where the conversation goes next.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// A handler's answer to one event.
-#[derive(Debug, Clone, PartialEq)]
+/// A handler's answer to one event. Serializable, so that a queue can keep a reply that is
+/// waiting to be delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[must_use]
 pub struct Reply {
     sender: Option<String>,
@@ -12,7 +14,7 @@ pub struct Reply {
 }
 
 /// A message to post back into the conversation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[must_use]
 pub struct OutMessage {
     text: String,
@@ -21,7 +23,7 @@ pub struct OutMessage {
 }
 
 /// Where the conversation's state goes after this event.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Transition {
     /// Keep the current state.
     #[default]

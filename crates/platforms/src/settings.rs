@@ -95,6 +95,9 @@ impl ChannelSettings {
     /// # Errors
     /// When the value is neither.
     pub fn secrets(&self, key: &str) -> Result<Vec<Secret>, SettingError> {
+        if let Some((SettingValue::Integer(_), source)) = self.entries.get(key) {
+            return Err(problem(source, "expected a string or a list of strings"));
+        }
         Ok(self.list(key)?.into_iter().map(Secret::new).collect())
     }
 

@@ -8,23 +8,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::{Bot, BoxError};
-use botwire_platforms::{Adapter, Mode, Parsed};
-use botwire_store::Ledger;
+use botwire_platforms::{Adapter, LogOutbox, Mode, Outbox, Parsed};
+use botwire_store::{Ledger, Queue, StateStore};
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
+use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::respond::{self, Body};
 use crate::turns::Turns;
-use crate::{Channel, Limits, ServeError, deliver};
+use crate::{Channel, Limits, ServeError, Workers, accept, deliver};
 
 /// How long a done delivery's response is remembered for duplicates.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// The receiver: every mounted channel, the ledger, the limits. Cheap to clone.
+/// The receiver: every mounted channel, the stores, the limits. Cheap to clone.
 #[derive(Clone)]
 pub struct App {
     inner: Arc<Inner>,
@@ -32,10 +34,23 @@ pub struct App {
 
 struct Inner {
     routes: HashMap<String, Arc<Route>>,
-    ledger: Arc<dyn Ledger>,
+    by_channel: HashMap<Arc<str>, Arc<Route>>,
+    stores: Stores,
     limits: Limits,
+    workers: Workers,
+    log: Arc<DeliveryLog>,
     turns: Turns,
     tasks: TaskTracker,
+    /// Signalled whenever a worker finishes with a job (for draining at shutdown).
+    worked: Notify,
+}
+
+/// The stores an [`App`] keeps its memory in.
+#[derive(Clone)]
+pub(crate) struct Stores {
+    pub(crate) ledger: Arc<dyn Ledger>,
+    pub(crate) states: Arc<dyn StateStore>,
+    pub(crate) queue: Arc<dyn Queue>,
 }
 
 /// A mounted channel, resolved.
@@ -43,46 +58,60 @@ pub(crate) struct Route {
     pub(crate) name: Arc<str>,
     pub(crate) adapter: Arc<dyn Adapter>,
     pub(crate) bot: Arc<Bot>,
+    /// Where replies go (via-API platforms).
+    pub(crate) outbox: Arc<dyn Outbox>,
 }
 
 impl App {
     pub(crate) fn new(
         channels: Vec<Channel>,
         default_bot: Option<Arc<Bot>>,
-        ledger: Arc<dyn Ledger>,
+        stores: Stores,
         limits: Limits,
+        workers: Workers,
+        log: Arc<DeliveryLog>,
     ) -> Result<Self, ServeError> {
         if channels.is_empty() {
             return Err(ServeError::NoChannels);
         }
         let mut routes = HashMap::with_capacity(channels.len());
+        let mut by_channel = HashMap::with_capacity(channels.len());
         for channel in channels {
             let bot = channel
                 .bot
                 .or_else(|| default_bot.clone())
                 .ok_or_else(|| ServeError::NoBot(channel.name.to_string()))?;
-            if channel.adapter.mode() != Mode::InResponse {
-                return Err(ServeError::UnsupportedMode(channel.name.to_string()));
-            }
-            let route = Route {
+            let outbox = channel
+                .outbox
+                .or_else(|| channel.adapter.outbox())
+                .unwrap_or_else(|| Arc::new(LogOutbox));
+            let route = Arc::new(Route {
                 name: channel.name.clone(),
                 adapter: channel.adapter,
                 bot,
-            };
-            if routes
-                .insert(channel.path.clone(), Arc::new(route))
+                outbox,
+            });
+            if by_channel
+                .insert(channel.name.clone(), route.clone())
                 .is_some()
             {
+                return Err(ServeError::DuplicateChannel(channel.name.to_string()));
+            }
+            if routes.insert(channel.path.clone(), route).is_some() {
                 return Err(ServeError::DuplicatePath(channel.path));
             }
         }
         Ok(Self {
             inner: Arc::new(Inner {
                 routes,
-                ledger,
+                by_channel,
+                stores,
                 limits,
+                workers,
+                log,
                 turns: Turns::default(),
                 tasks: TaskTracker::new(),
+                worked: Notify::new(),
             }),
         })
     }
@@ -95,17 +124,54 @@ impl App {
             .map(|(path, route)| (path.as_str(), &*route.name))
     }
 
+    /// The log of recent deliveries.
+    pub fn delivery_log(&self) -> &DeliveryLog {
+        &self.inner.log
+    }
+
+    /// Whether any mounted channel replies through an API (and so needs the workers).
+    pub(crate) fn has_via_api(&self) -> bool {
+        self.inner
+            .by_channel
+            .values()
+            .any(|r| r.adapter.mode() == Mode::ViaApi)
+    }
+
     /// Handlers still running after their request was answered (late ones).
     pub(crate) fn tasks(&self) -> &TaskTracker {
         &self.inner.tasks
     }
 
     pub(crate) fn ledger(&self) -> &Arc<dyn Ledger> {
-        &self.inner.ledger
+        &self.inner.stores.ledger
+    }
+
+    pub(crate) fn states(&self) -> &Arc<dyn StateStore> {
+        &self.inner.stores.states
+    }
+
+    pub(crate) fn queue(&self) -> &Arc<dyn Queue> {
+        &self.inner.stores.queue
+    }
+
+    pub(crate) fn log(&self) -> &Arc<DeliveryLog> {
+        &self.inner.log
     }
 
     pub(crate) fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    pub(crate) fn workers(&self) -> &Workers {
+        &self.inner.workers
+    }
+
+    pub(crate) fn worked(&self) -> &Notify {
+        &self.inner.worked
+    }
+
+    pub(crate) fn route_by_channel(&self, channel: &str) -> Option<Arc<Route>> {
+        self.inner.by_channel.get(channel).cloned()
     }
 
     /// Answers one request.
@@ -132,30 +198,71 @@ impl App {
             Err(response) => return response,
         };
         // Verify before parse: nothing of an unauthenticated body is looked at.
-        if let Err(rejection) = route.adapter.verify(&parts, &body) {
+        let adapter = &route.adapter;
+        if let Err(rejection) = adapter.verify(&parts, &body) {
             tracing::debug!(channel = %route.name, code = rejection.code, "rejected");
-            return respond::rejection(&rejection);
+            let (status, body) = adapter.refuse(&rejection, false);
+            return respond::json(status, body);
         }
-        match route.adapter.parse(body) {
+        let inbound = match adapter.parse(body.clone()) {
             Err(rejection) => {
                 tracing::debug!(channel = %route.name, code = rejection.code, "malformed");
-                respond::rejection(&rejection)
+                self.log().record(
+                    Record::new(
+                        &route.name,
+                        adapter.platform(),
+                        Outcome::Failed,
+                        arrived.elapsed(),
+                    )
+                    .detail(rejection.message.clone()),
+                );
+                let (status, body) = adapter.refuse(&rejection, true);
+                return respond::json(status, body);
             }
+            Ok(Parsed::Event(inbound)) => *inbound,
             Ok(Parsed::Ignored { reason }) => {
                 tracing::debug!(channel = %route.name, reason, "ignored");
-                respond::json(StatusCode::OK, route.adapter.no_op())
+                self.log().record(
+                    Record::new(
+                        &route.name,
+                        adapter.platform(),
+                        Outcome::Ignored,
+                        arrived.elapsed(),
+                    )
+                    .detail(reason),
+                );
+                return respond::json(StatusCode::OK, adapter.no_op());
             }
-            Ok(Parsed::Event(inbound)) => {
+            Ok(_) => return respond::json(StatusCode::OK, adapter.no_op()),
+        };
+        match adapter.mode() {
+            Mode::ViaApi => {
+                let acceptance = accept::Acceptance {
+                    route,
+                    inbound,
+                    body,
+                    arrived,
+                    ledger: self.ledger(),
+                    queue: self.queue(),
+                    log: self.log(),
+                };
+                acceptance.run().await
+            }
+            _ => {
                 let delivery = deliver::Delivery {
                     route,
-                    inbound: *inbound,
+                    inbound,
                     arrived,
                 };
                 delivery
-                    .run(&self.inner.ledger, &self.inner.turns, &self.inner.tasks)
+                    .run(
+                        self.ledger(),
+                        &self.inner.turns,
+                        &self.inner.tasks,
+                        self.log(),
+                    )
                     .await
             }
-            Ok(_) => respond::json(StatusCode::OK, route.adapter.no_op()),
         }
     }
 
@@ -210,21 +317,26 @@ impl App {
         }
     }
 
-    fn health(&self, method: &Method) -> Response<Body> {
+    pub(crate) fn health(&self, method: &Method) -> Response<Body> {
         if method != Method::GET {
             return respond::method_not_allowed("GET");
         }
         respond::json(StatusCode::OK, Bytes::from_static(br#"{"status":"ok"}"#))
     }
 
-    async fn readiness(&self, method: &Method) -> Response<Body> {
+    pub(crate) async fn readiness(&self, method: &Method) -> Response<Body> {
         if method != Method::GET {
             return respond::method_not_allowed("GET");
         }
-        match self.inner.ledger.ping().await {
+        let checks = async {
+            self.ledger().ping().await?;
+            self.states().ping().await?;
+            self.queue().stats().await.map(|_| ())
+        };
+        match checks.await {
             Ok(()) => respond::json(StatusCode::OK, Bytes::from_static(br#"{"status":"ready"}"#)),
             Err(e) => {
-                tracing::warn!(error = %e, "not ready: the ledger is unreachable");
+                tracing::warn!(error = %e, "not ready: a store is unreachable");
                 respond::error(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "store_unavailable",

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use botwire_core::Bot;
-use botwire_platforms::Adapter;
+use botwire_platforms::{Adapter, Outbox};
 
 /// One mounted webhook. Built from settings by [`Server::from_env`](crate::Server::from_env), or
 /// by hand with [`Channel::new`] and [`Server::channel`](crate::Server::channel).
@@ -14,6 +14,7 @@ pub struct Channel {
     pub(crate) path: String,
     pub(crate) adapter: Arc<dyn Adapter>,
     pub(crate) bot: Option<Arc<Bot>>,
+    pub(crate) outbox: Option<Arc<dyn Outbox>>,
 }
 
 impl Channel {
@@ -29,6 +30,7 @@ impl Channel {
             path: format!("/webhooks/{name}"),
             adapter,
             bot: None,
+            outbox: None,
         }
     }
 
@@ -43,6 +45,14 @@ impl Channel {
     #[must_use]
     pub fn with_bot(mut self, bot: impl Into<Arc<Bot>>) -> Self {
         self.bot = Some(bot.into());
+        self
+    }
+
+    /// Sends this channel's replies through `outbox` (via-API platforms), instead of the
+    /// platform's own client or, for platforms without a reply API, the log.
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: impl Outbox) -> Self {
+        self.outbox = Some(Arc::new(outbox));
         self
     }
 

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::Context;
-use botwire_platforms::Inbound;
-use botwire_store::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, Waited};
+use botwire_platforms::{Inbound, Rejection};
+use botwire_store::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, Waited};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Response, StatusCode};
@@ -21,13 +21,15 @@ use tokio::time::{Instant, timeout_at};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::accept::store_down;
 use crate::app::{DEFAULT_TTL, Route};
+use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::respond::{self, Body};
 use crate::turns::{Turn, Turns};
 
 /// A claim outlives the deadline by this much, so that a late handler still holds it while it
 /// finishes; past it, a worker that died cannot block the retry any longer.
-const LEASE_BEYOND_DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const LEASE_BEYOND_DEADLINE: Duration = Duration::from_secs(30);
 /// The answer leaves this long before the platform's deadline at most (less for short ones).
 const MAX_MARGIN: Duration = Duration::from_millis(500);
 
@@ -48,6 +50,7 @@ impl Delivery {
         ledger: &Arc<dyn Ledger>,
         turns: &Turns,
         tasks: &TaskTracker,
+        log: &Arc<DeliveryLog>,
     ) -> Response<Body> {
         let span = tracing::info_span!(
             "delivery",
@@ -57,7 +60,9 @@ impl Delivery {
             conversation = %self.inbound.conversation,
             state = tracing::field::Empty,
         );
-        self.answer(ledger, turns, tasks).instrument(span).await
+        self.answer(ledger, turns, tasks, log)
+            .instrument(span)
+            .await
     }
 
     async fn answer(
@@ -65,26 +70,50 @@ impl Delivery {
         ledger: &Arc<dyn Ledger>,
         turns: &Turns,
         tasks: &TaskTracker,
+        log: &Arc<DeliveryLog>,
     ) -> Response<Body> {
         let adapter = &self.route.adapter;
         let deadline = adapter.deadline();
         let answer_by = answer_by(self.arrived, deadline);
+        // Owned, since the inbound moves into the handler's task below.
+        let (kind, conversation, delivery_id) = (
+            self.inbound.event.kind().name().to_owned(),
+            self.inbound.conversation.clone(),
+            self.inbound.delivery_id.clone(),
+        );
+        let route = self.route.clone();
+        let arrived = self.arrived;
+        let record = move |outcome: Outcome| {
+            Record::new(
+                &route.name,
+                route.adapter.platform(),
+                outcome,
+                arrived.elapsed(),
+            )
+            .delivery(&kind, &conversation, &delivery_id)
+        };
         let late = || {
             tracing::info!("the handler is late: answered the no-op in time");
+            log.record(record(Outcome::Late));
             respond::json(StatusCode::OK, adapter.no_op())
+        };
+        let refuse = |rejection: Rejection| {
+            let (status, body) = adapter.refuse(&rejection, true);
+            respond::json(status, body)
         };
         let key = DeliveryKey::new(&self.route.name, &self.inbound.delivery_id);
         let lease = deadline + LEASE_BEYOND_DEADLINE;
 
         let claim = match timeout_at(answer_by, ledger.claim(&key, lease)).await {
             Ok(Ok(claim)) => claim,
-            Ok(Err(e)) => return store_down(&e),
+            Ok(Err(e)) => return refuse(store_down(&e)),
             Err(_) => return late(),
         };
         let token = match claim {
             Claim::New(token) => token,
             Claim::Done(cached) => {
                 tracing::debug!("duplicate: answered from the ledger");
+                log.record(record(Outcome::Duplicate));
                 return replay(cached);
             }
             Claim::InFlight => {
@@ -92,14 +121,15 @@ impl Delivery {
                 return match timeout_at(answer_by, wait).await {
                     Ok(Ok(Waited::Done(cached))) => {
                         tracing::debug!("duplicate: answered as the original was");
+                        log.record(record(Outcome::Duplicate));
                         replay(cached)
                     }
                     // The original failed. This copy was sent alongside it, so it fails with it
                     // rather than running the handler once more per waiting copy; the sender's
                     // retry runs it again.
-                    Ok(Ok(Waited::Released)) => failed(),
+                    Ok(Ok(Waited::Released)) => refuse(failed()),
                     Ok(Ok(Waited::TimedOut)) | Err(_) => late(),
-                    Ok(Err(e)) => store_down(&e),
+                    Ok(Err(e)) => refuse(store_down(&e)),
                 };
             }
         };
@@ -111,12 +141,14 @@ impl Delivery {
             inbound: self.inbound,
             token,
             ledger: ledger.clone(),
+            log: log.clone(),
+            arrived: self.arrived,
             deadline: self.arrived + deadline,
         };
         let handle = tasks.spawn(work.run().in_current_span());
         match timeout_at(answer_by, handle).await {
             Ok(Ok(Some(body))) => respond::json(StatusCode::OK, body),
-            Ok(Ok(None) | Err(_)) => failed(),
+            Ok(Ok(None) | Err(_)) => refuse(failed()),
             Err(_) => late(),
         }
     }
@@ -129,6 +161,8 @@ struct Work {
     inbound: Inbound,
     token: ClaimToken,
     ledger: Arc<dyn Ledger>,
+    log: Arc<DeliveryLog>,
+    arrived: Instant,
     deadline: Instant,
 }
 
@@ -137,7 +171,9 @@ impl Work {
     /// released then).
     async fn run(mut self) -> Option<Bytes> {
         self.turn.ready().await;
-        let Route { name, adapter, bot } = &*self.route;
+        let Route {
+            name, adapter, bot, ..
+        } = &*self.route;
         let inbound = &self.inbound;
         let state = bot.current_state(inbound.state.as_deref());
         tracing::Span::current().record("state", &*state);
@@ -146,7 +182,7 @@ impl Work {
             name.clone(),
             inbound.conversation.as_str().into(),
             inbound.delivery_id.as_str().into(),
-            state,
+            state.clone(),
             self.deadline.into_std(),
         );
         let key = DeliveryKey::new(name, &inbound.delivery_id);
@@ -157,13 +193,24 @@ impl Work {
             Ok(Ok(dispatched)) => dispatched,
             Ok(Err(error)) => {
                 tracing::warn!(%error, "the handler failed; the sender's retry will run it again");
+                self.log.record(
+                    self.record(Outcome::Failed)
+                        .states(&state, None)
+                        .detail(format!("handler: {error}")),
+                );
                 self.release(&key).await;
                 return None;
             }
             Err(panic) => {
+                let panic = panic_message(&*panic);
                 tracing::error!(
-                    panic = panic_message(&*panic),
+                    panic,
                     "the handler panicked; the sender's retry will run it again"
+                );
+                self.log.record(
+                    self.record(Outcome::Failed)
+                        .states(&state, None)
+                        .detail(format!("handler panicked: {panic}")),
                 );
                 self.release(&key).await;
                 return None;
@@ -178,7 +225,29 @@ impl Work {
             tracing::warn!(%error, "could not record the answer in the ledger");
         }
         tracing::info!(next_state = %dispatched.next_state, "delivered");
+        let text = dispatched.reply.out_message().map(|m| m.body());
+        let outcome = if text.is_some() {
+            Outcome::Replied
+        } else {
+            Outcome::NoReply
+        };
+        self.log
+            .record(self.record(outcome).states(&state, next_state).reply(text));
         Some(body)
+    }
+
+    fn record(&self, outcome: Outcome) -> Record {
+        Record::new(
+            &self.route.name,
+            self.route.adapter.platform(),
+            outcome,
+            self.arrived.elapsed(),
+        )
+        .delivery(
+            self.inbound.event.kind().name(),
+            &self.inbound.conversation,
+            &self.inbound.delivery_id,
+        )
     }
 
     async fn release(&self, key: &DeliveryKey<'_>) {
@@ -188,29 +257,20 @@ impl Work {
     }
 }
 
-fn replay(cached: CachedResponse) -> Response<Body> {
+pub(crate) fn replay(cached: CachedResponse) -> Response<Body> {
     let status = StatusCode::from_u16(cached.status).unwrap_or(StatusCode::OK);
     respond::json(status, cached.body)
 }
 
-fn failed() -> Response<Body> {
-    respond::error(
+fn failed() -> Rejection {
+    Rejection::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "handler_failed",
         "the delivery failed; retry it",
     )
 }
 
-fn store_down(error: &StoreError) -> Response<Body> {
-    tracing::warn!(%error, "the ledger is unavailable");
-    respond::error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "store_unavailable",
-        "a store is unavailable; retry later",
-    )
-}
-
-fn panic_message(panic: &(dyn Any + Send)) -> &str {
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> &str {
     panic
         .downcast_ref::<&str>()
         .copied()

@@ -8,14 +8,19 @@
 //! handler is late. This crate names no platform: it drives each through
 //! [`Adapter`](botwire_platforms::Adapter).
 
+mod accept;
+mod admin;
 mod app;
 mod channel;
 pub mod config;
 mod deliver;
+pub mod delivery_log;
 mod limits;
 mod respond;
 mod serve;
 mod turns;
+mod worker;
+mod workers;
 
 pub use app::{App, DEFAULT_TTL};
 pub use channel::Channel;
@@ -23,3 +28,4 @@ pub use config::{ConfigError, Settings};
 pub use limits::Limits;
 pub use respond::Body;
 pub use serve::{Running, ServeError, Server};
+pub use workers::Workers;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::Bot;
-use botwire_store::{Ledger, MemoryLedger};
+use botwire_store::{Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue, StateStore};
+use http::{Request, Response};
+use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -17,8 +19,11 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::Stores;
 use crate::config::{ConfigError, Settings, StoreKind};
-use crate::{App, Channel, Limits};
+use crate::delivery_log::DeliveryLog;
+use crate::respond::Body;
+use crate::{App, Channel, Limits, Workers, admin, worker};
 
 /// The webhook receiver. Configure it, give it a bot, and [`serve`](Server::serve).
 ///
@@ -30,10 +35,15 @@ use crate::{App, Channel, Limits};
 #[must_use]
 pub struct Server {
     listen: SocketAddr,
+    admin: Option<SocketAddr>,
     limits: Limits,
+    workers: Workers,
     channels: Vec<Channel>,
     bot: Option<Arc<Bot>>,
     ledger: Option<Arc<dyn Ledger>>,
+    states: Option<Arc<dyn StateStore>>,
+    queue: Option<Arc<dyn Queue>>,
+    delivery_log: usize,
 }
 
 /// Why the server could not start or stopped.
@@ -54,9 +64,9 @@ pub enum ServeError {
     /// Two channels share a path.
     #[error("two channels are mounted at {0}")]
     DuplicatePath(String),
-    /// A channel's platform replies in a way this version cannot deliver.
-    #[error("channel {0:?}: replies through the platform's API are not supported by this version")]
-    UnsupportedMode(String),
+    /// Two channels share a name.
+    #[error("two channels are named {0:?}")]
+    DuplicateChannel(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -78,16 +88,22 @@ impl Default for Server {
 }
 
 impl Server {
-    /// A server on the default address with default limits, a memory ledger, and no channel yet.
+    /// A server on the default address with default limits, memory stores, no admin listener
+    /// and no channel yet.
     pub fn new() -> Self {
         Self {
             listen: crate::config::DEFAULT_LISTEN
                 .parse()
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            admin: None,
             limits: Limits::default(),
+            workers: Workers::default(),
             channels: Vec::new(),
             bot: None,
             ledger: None,
+            states: None,
+            queue: None,
+            delivery_log: crate::delivery_log::DEFAULT_CAPACITY,
         }
     }
 
@@ -112,7 +128,11 @@ impl Server {
     /// # Errors
     /// When a channel's settings are unknown or malformed.
     pub fn from_settings(settings: Settings) -> Result<Self, ConfigError> {
-        let mut server = Self::new().listen(settings.listen).limits(settings.limits);
+        let mut server = Self::new()
+            .listen(settings.listen)
+            .limits(settings.limits)
+            .workers(settings.workers);
+        server.admin = settings.admin;
         match settings.store {
             StoreKind::Memory => {}
         }
@@ -139,9 +159,34 @@ impl Server {
         self
     }
 
+    /// Serves the admin endpoints (delivery log, dead letters, health) on `addr`; port 0 picks
+    /// a free port (see [`Running::admin_addr`]). Keep it on loopback or a private network.
+    pub fn admin(mut self, addr: SocketAddr) -> Self {
+        self.admin = Some(addr);
+        self
+    }
+
+    /// Serves no admin listener.
+    pub fn without_admin(mut self) -> Self {
+        self.admin = None;
+        self
+    }
+
     /// Replaces the limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Replaces the worker pool and retry policy of via-API platforms.
+    pub fn workers(mut self, workers: Workers) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// Keeps the last `records` deliveries in the delivery log (default 1000).
+    pub fn delivery_log(mut self, records: usize) -> Self {
+        self.delivery_log = records;
         self
     }
 
@@ -163,6 +208,19 @@ impl Server {
         self
     }
 
+    /// Keeps conversation states in `states` (default: in memory).
+    pub fn state_store(mut self, states: impl StateStore) -> Self {
+        self.states = Some(Arc::new(states));
+        self
+    }
+
+    /// Queues via-API deliveries in `queue` (default: in memory, bounded by
+    /// [`Workers::capacity`]).
+    pub fn queue(mut self, queue: impl Queue) -> Self {
+        self.queue = Some(Arc::new(queue));
+        self
+    }
+
     /// The mounted channels.
     pub fn channels(&self) -> &[Channel] {
         &self.channels
@@ -173,10 +231,20 @@ impl Server {
     /// # Errors
     /// When no channel is mounted, a channel has no bot, or two share a path.
     pub fn into_app(self) -> Result<App, ServeError> {
-        let ledger = self
-            .ledger
-            .unwrap_or_else(|| Arc::new(MemoryLedger::default()));
-        App::new(self.channels, self.bot, ledger, self.limits)
+        let workers = self.workers;
+        let stores = Stores {
+            ledger: self
+                .ledger
+                .unwrap_or_else(|| Arc::new(MemoryLedger::default())),
+            states: self
+                .states
+                .unwrap_or_else(|| Arc::new(MemoryStateStore::default())),
+            queue: self.queue.unwrap_or_else(|| {
+                Arc::new(MemoryQueue::new(workers.capacity, workers.dead_letters))
+            }),
+        };
+        let log = Arc::new(DeliveryLog::new(self.delivery_log));
+        App::new(self.channels, self.bot, stores, self.limits, workers, log)
     }
 
     /// Binds the listen address and starts serving in the background.
@@ -185,21 +253,63 @@ impl Server {
     /// As [`Server::into_app`], or when the address cannot be bound.
     pub async fn bind(self) -> Result<Running, ServeError> {
         let addr = self.listen;
+        let admin = self.admin;
         let app = self.into_app()?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServeError::Bind { addr, source })?;
+        let listener = bind(addr).await?;
         let local_addr = listener
             .local_addr()
             .map_err(|source| ServeError::Bind { addr, source })?;
+        let admin_listener = match admin {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        let admin_addr = match &admin_listener {
+            Some(l) => Some(l.local_addr().map_err(|source| ServeError::Bind {
+                addr: admin.unwrap_or(addr),
+                source,
+            })?),
+            None => None,
+        };
         for (path, channel) in app.routes() {
             tracing::info!(%channel, url = %format_args!("http://{local_addr}{path}"), "mounted");
         }
+        if let Some(admin_addr) = admin_addr {
+            tracing::info!(url = %format_args!("http://{admin_addr}/deliveries"), "admin listener");
+        }
+
         let stop = CancellationToken::new();
-        tokio::spawn(purge_loop(app.ledger().clone(), stop.clone()));
-        let task = tokio::spawn(accept_loop(listener, app, stop.clone()));
+        let background = CancellationToken::new();
+        tokio::spawn(purge_loop(app.ledger().clone(), background.clone()));
+        let mut workers = tokio::task::JoinSet::new();
+        if app.has_via_api() {
+            for _ in 0..app.workers().workers {
+                workers.spawn(worker::run(app.clone(), background.clone()));
+            }
+        }
+        let admin_task = admin_listener.map(|listener| {
+            let admin_app = app.clone();
+            let service = move |request: Request<Incoming>| {
+                let app = admin_app.clone();
+                async move { admin::handle(&app, request).await }
+            };
+            tokio::spawn(accept_loop(
+                listener,
+                *app.limits(),
+                background.clone(),
+                service,
+            ))
+        });
+        let task = tokio::spawn(run_until_stopped(
+            listener,
+            app,
+            stop.clone(),
+            background,
+            workers,
+            admin_task,
+        ));
         Ok(Running {
             local_addr,
+            admin_addr,
             stop,
             task,
         })
@@ -235,6 +345,7 @@ impl std::fmt::Debug for Server {
 #[derive(Debug)]
 pub struct Running {
     local_addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     stop: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -245,8 +356,13 @@ impl Running {
         self.local_addr
     }
 
-    /// Stops accepting, waits for in-flight requests and late handlers (up to the grace
-    /// period), and returns when the server has stopped.
+    /// The address the admin listener listens on, if there is one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// Stops accepting, waits for in-flight requests, late handlers and queued deliveries (each
+    /// up to the grace period), and returns when the server has stopped.
     pub async fn shutdown(self) {
         self.stop.cancel();
         if let Err(error) = self.task.await {
@@ -276,8 +392,89 @@ async fn purge_loop(ledger: Arc<dyn Ledger>, stop: CancellationToken) {
     }
 }
 
-async fn accept_loop(listener: TcpListener, app: App, stop: CancellationToken) {
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// Serves webhooks until `stop`, then shuts down in order: connections, late handlers, the
+/// queue (drained by the workers), and last the workers and the admin listener.
+async fn run_until_stopped(
+    listener: TcpListener,
+    app: App,
+    stop: CancellationToken,
+    background: CancellationToken,
+    mut workers: tokio::task::JoinSet<()>,
+    admin: Option<JoinHandle<()>>,
+) {
     let limits = *app.limits();
+    let service_app = app.clone();
+    let service = move |request: Request<Incoming>| {
+        let app = service_app.clone();
+        async move { app.handle(request).await }
+    };
+    accept_loop(listener, limits, stop, service).await;
+
+    app.tasks().close();
+    if tokio::time::timeout(limits.shutdown_grace, app.tasks().wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            still_running = app.tasks().len(),
+            "late handlers still running after the grace period were abandoned"
+        );
+    }
+    if !workers.is_empty() {
+        drain(&app, limits.shutdown_grace).await;
+    }
+    background.cancel();
+    while workers.join_next().await.is_some() {}
+    if let Some(admin) = admin {
+        if let Err(error) = admin.await {
+            tracing::error!(%error, "the admin listener ended abnormally");
+        }
+    }
+}
+
+/// Waits until the queue is empty, or `grace` has passed.
+async fn drain(app: &App, grace: Duration) {
+    let until = tokio::time::Instant::now() + grace;
+    loop {
+        let worked = app.worked().notified();
+        tokio::pin!(worked);
+        worked.as_mut().enable();
+        match app.queue().stats().await {
+            Ok(stats) if stats.queued == 0 => return,
+            Ok(stats) => {
+                if tokio::time::timeout_at(until, worked).await.is_err() {
+                    tracing::warn!(
+                        queued = stats.queued,
+                        "deliveries still queued after the grace period are left in the queue"
+                    );
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the queue while draining it");
+                return;
+            }
+        }
+    }
+}
+
+/// Accepts connections and serves each with `service` until `stop`, then lets open
+/// connections finish within the grace period.
+async fn accept_loop<S, F>(
+    listener: TcpListener,
+    limits: Limits,
+    stop: CancellationToken,
+    service: S,
+) where
+    S: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -313,7 +510,7 @@ async fn accept_loop(listener: TcpListener, app: App, stop: CancellationToken) {
             },
             () = stop.cancelled() => break,
         };
-        serve_connection(&builder, &graceful, &app, stream, peer, permit);
+        serve_connection(&builder, &graceful, service.clone(), stream, peer, permit);
     }
     drop(listener);
 
@@ -323,32 +520,24 @@ async fn accept_loop(listener: TcpListener, app: App, stop: CancellationToken) {
     {
         tracing::warn!("connections still open after the grace period were closed");
     }
-    app.tasks().close();
-    if tokio::time::timeout(limits.shutdown_grace, app.tasks().wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            still_running = app.tasks().len(),
-            "late handlers still running after the grace period were abandoned"
-        );
-    }
 }
 
-fn serve_connection(
+fn serve_connection<S, F>(
     builder: &auto::Builder<TokioExecutor>,
     graceful: &GracefulShutdown,
-    app: &App,
+    service: S,
     stream: TcpStream,
     peer: SocketAddr,
     permit: tokio::sync::OwnedSemaphorePermit,
-) {
+) where
+    S: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
     // Webhook answers are small; send them without waiting to fill a segment.
     let _ = stream.set_nodelay(true);
-    let app = app.clone();
     let service = service_fn(move |request| {
-        let app = app.clone();
-        async move { Ok::<_, Infallible>(app.handle(request).await) }
+        let response = service(request);
+        async move { Ok::<_, Infallible>(response.await) }
     });
     let connection = builder
         .serve_connection(TokioIo::new(stream), service)

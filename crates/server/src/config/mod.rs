@@ -9,14 +9,15 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use botwire_platforms::{ChannelSettings, SettingError, SettingValue};
 
-use crate::Limits;
+use crate::{Limits, Workers};
 
 /// Where the server listens by default.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Where the admin listener listens by default (`off` turns it off).
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9090";
 
 /// Everything the server reads from its configuration.
 #[derive(Debug, Clone)]
@@ -26,6 +27,10 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Request and connection limits.
     pub limits: Limits,
+    /// The admin listener's address (`None`: no admin listener).
+    pub admin: Option<SocketAddr>,
+    /// The worker pool and retry policy of via-API platforms.
+    pub workers: Workers,
     /// Which store keeps the ledger.
     pub store: StoreKind,
     /// The channels that have settings (mounted or not: a platform decides).
@@ -82,7 +87,18 @@ pub enum ConfigError {
 
 /// Server-wide variables and the `[limits]`/top-level keys they set.
 const LISTEN: &str = "LISTEN";
+const ADMIN_LISTEN: &str = "ADMIN_LISTEN";
 const STORE: &str = "STORE";
+const QUEUE_PREFIX: &str = "QUEUE_";
+const QUEUE_KEYS: [&str; 7] = [
+    "workers",
+    "capacity",
+    "dead_letters",
+    "max_attempts",
+    "retry_base",
+    "retry_max",
+    "handler_timeout",
+];
 const CONFIG: &str = "CONFIG";
 const LIMIT_KEYS: [&str; 6] = [
     "body_bytes",
@@ -93,8 +109,9 @@ const LIMIT_KEYS: [&str; 6] = [
     "shutdown_grace",
 ];
 /// Words a channel may not be named, since server-wide variables start with them.
-const RESERVED: [&str; 10] = [
+const RESERVED: [&str; 11] = [
     "listen", "store", "config", "data", "admin", "body", "header", "max", "shutdown", "log",
+    "queue",
 ];
 
 impl Settings {
@@ -148,6 +165,7 @@ impl Settings {
 struct Builder {
     server: ChannelSettings,
     limits: ChannelSettings,
+    queue: ChannelSettings,
     channels: BTreeMap<String, ChannelSettings>,
 }
 
@@ -176,14 +194,20 @@ impl Builder {
                         }
                     }
                 }
-                "listen" | "store" => {
+                "queue" => {
+                    for (key, value) in expect_table(origin, "queue", value)? {
+                        let source = format!("{origin}: queue.{key}");
+                        self.queue.set(key, setting(&source, value)?, source);
+                    }
+                }
+                "listen" | "admin_listen" | "store" => {
                     let source = format!("{origin}: {key}");
                     self.server.set(key, setting(&source, value)?, source);
                 }
                 _ => {
                     return Err(unknown(
                         &format!("{origin}: {key}"),
-                        "listen, store, limits, channels",
+                        "listen, admin_listen, store, limits, queue, channels",
                     ));
                 }
             }
@@ -206,8 +230,10 @@ impl Builder {
                 continue;
             };
             let text = SettingValue::Text(value);
-            if rest == LISTEN || rest == STORE {
+            if rest == LISTEN || rest == ADMIN_LISTEN || rest == STORE {
                 self.server.set(rest.to_ascii_lowercase(), text, var);
+            } else if let Some(key) = rest.strip_prefix(QUEUE_PREFIX) {
+                self.queue.set(key.to_ascii_lowercase(), text, var);
             } else if LIMIT_KEYS.iter().any(|k| k.eq_ignore_ascii_case(rest)) {
                 self.limits.set(rest.to_ascii_lowercase(), text, var);
             } else if let Some((name, key)) = names.iter().find_map(|name| {
@@ -226,8 +252,10 @@ impl Builder {
     }
 
     fn finish(self) -> Result<Settings, ConfigError> {
-        self.server.expect_only(&["listen", "store"])?;
+        self.server
+            .expect_only(&["listen", "admin_listen", "store"])?;
         self.limits.expect_only(&LIMIT_KEYS)?;
+        self.queue.expect_only(&QUEUE_KEYS)?;
 
         let listen_text = self.server.text("listen")?.unwrap_or(DEFAULT_LISTEN);
         let listen = listen_text.parse().map_err(|_| {
@@ -246,7 +274,17 @@ impl Builder {
                     .into());
             }
         };
+        let admin = match self.server.text("admin_listen")?.map(str::trim) {
+            Some("off" | "") => None,
+            other => Some(other.unwrap_or(DEFAULT_ADMIN_LISTEN).parse().map_err(|_| {
+                self.server.error(
+                    "admin_listen",
+                    "expected an address such as 127.0.0.1:9090, or off",
+                )
+            })?),
+        };
         let limits = limits(&self.limits)?;
+        let workers = workers(&self.queue)?;
 
         let mut channels = Vec::with_capacity(self.channels.len());
         for (name, settings) in self.channels {
@@ -277,33 +315,74 @@ impl Builder {
         Ok(Settings {
             listen,
             limits,
+            admin,
+            workers,
             store,
             channels,
         })
     }
 }
 
+/// A whole number above zero.
+fn count(settings: &ChannelSettings, key: &str) -> Result<Option<u64>, SettingError> {
+    match settings.text(key) {
+        Ok(None) => Ok(None),
+        Ok(Some(text)) => text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or_else(|| settings.error(key, "expected a whole number above zero")),
+        Err(_) => Err(settings.error(key, "expected a whole number above zero")),
+    }
+}
+
+/// A whole number above zero that fits `T`.
+fn sized<T: TryFrom<u64>>(
+    settings: &ChannelSettings,
+    key: &str,
+) -> Result<Option<T>, SettingError> {
+    count(settings, key)?
+        .map(|n| T::try_from(n).map_err(|_| settings.error(key, "too large")))
+        .transpose()
+}
+
+fn workers(settings: &ChannelSettings) -> Result<Workers, ConfigError> {
+    let mut workers = Workers::default();
+    if let Some(n) = sized(settings, "workers")? {
+        workers.workers = n;
+    }
+    if let Some(n) = sized(settings, "capacity")? {
+        workers.capacity = n;
+    }
+    if let Some(n) = sized(settings, "dead_letters")? {
+        workers.dead_letters = n;
+    }
+    if let Some(n) = sized(settings, "max_attempts")? {
+        workers.max_attempts = n;
+    }
+    if let Some(d) = settings.positive_duration("retry_base")? {
+        workers.retry_base = d;
+    }
+    if let Some(d) = settings.positive_duration("retry_max")? {
+        workers.retry_max = d;
+    }
+    if workers.retry_max < workers.retry_base {
+        return Err(settings
+            .error("retry_max", "must not be shorter than retry_base")
+            .into());
+    }
+    if let Some(d) = settings.positive_duration("handler_timeout")? {
+        workers.handler_timeout = d;
+    }
+    Ok(workers)
+}
+
 fn limits(settings: &ChannelSettings) -> Result<Limits, ConfigError> {
     let mut limits = Limits::default();
-    let count = |key: &str| -> Result<Option<u64>, SettingError> {
-        match settings.text(key) {
-            Ok(None) => Ok(None),
-            Ok(Some(text)) => text
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .map(Some)
-                .ok_or_else(|| settings.error(key, "expected a whole number above zero")),
-            Err(_) => Err(settings.error(key, "expected a whole number above zero")),
-        }
-    };
-    let duration = |key: &str| -> Result<Option<Duration>, SettingError> {
-        match settings.duration(key)? {
-            Some(d) if d.is_zero() => Err(settings.error(key, "must be longer than zero")),
-            other => Ok(other),
-        }
-    };
+    let count = |key: &str| count(settings, key);
+    let duration = |key: &str| settings.positive_duration(key);
     if let Some(n) = count("body_bytes")? {
         limits.body_bytes =
             usize::try_from(n).map_err(|_| settings.error("body_bytes", "too large"))?;

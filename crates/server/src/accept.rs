@@ -1,0 +1,164 @@
+//! One delivery of a via-API platform: claim it, queue it, acknowledge it.
+//!
+//! The answer is the platform's acknowledgement, given as soon as the queue holds the delivery;
+//! the ledger then remembers that acknowledgement, so a duplicate gets the same bytes and is
+//! not queued twice. A full queue is a 503 for senders that resend; a sender that never resends
+//! (Chatwork) gets its 200 and the delivery is kept as a dead letter, to be replayed.
+
+use std::sync::Arc;
+
+use botwire_platforms::{Inbound, Rejection};
+use botwire_store::{
+    CachedResponse, Claim, DeliveryKey, Ledger, NewJob, Queue, StoreError, Waited,
+};
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use tokio::time::{Instant, timeout_at};
+
+use crate::app::{DEFAULT_TTL, Route};
+use crate::deliver::{LEASE_BEYOND_DEADLINE, answer_by, replay};
+use crate::delivery_log::{DeliveryLog, Outcome, Record};
+use crate::respond::{self, Body};
+
+pub(crate) struct Acceptance<'a> {
+    pub(crate) route: Arc<Route>,
+    pub(crate) inbound: Inbound,
+    pub(crate) body: Bytes,
+    pub(crate) arrived: Instant,
+    pub(crate) ledger: &'a Arc<dyn Ledger>,
+    pub(crate) queue: &'a Arc<dyn Queue>,
+    pub(crate) log: &'a DeliveryLog,
+}
+
+impl Acceptance<'_> {
+    pub(crate) async fn run(self) -> Response<Body> {
+        let route = &self.route;
+        let adapter = &route.adapter;
+        let refuse = |rejection: Rejection| {
+            let (status, body) = adapter.refuse(&rejection, true);
+            respond::json(status, body)
+        };
+        let answer_by = answer_by(self.arrived, adapter.deadline());
+        let key = DeliveryKey::new(&route.name, &self.inbound.delivery_id);
+        let lease = adapter.deadline() + LEASE_BEYOND_DEADLINE;
+        let record = |outcome: Outcome| {
+            Record::new(
+                &route.name,
+                adapter.platform(),
+                outcome,
+                self.arrived.elapsed(),
+            )
+            .delivery(
+                self.inbound.event.kind().name(),
+                &self.inbound.conversation,
+                &self.inbound.delivery_id,
+            )
+        };
+
+        let token = match timeout_at(answer_by, self.ledger.claim(&key, lease)).await {
+            Ok(Ok(Claim::New(token))) => token,
+            Ok(Ok(Claim::Done(cached))) => {
+                self.log.record(record(Outcome::Duplicate));
+                return replay(cached);
+            }
+            Ok(Ok(Claim::InFlight)) => {
+                // The original is being queued right now; answer as it is answered.
+                let wait = self
+                    .ledger
+                    .wait(&key, answer_by.saturating_duration_since(Instant::now()));
+                return match timeout_at(answer_by, wait).await {
+                    Ok(Ok(Waited::Done(cached))) => {
+                        self.log.record(record(Outcome::Duplicate));
+                        replay(cached)
+                    }
+                    Ok(Err(e)) => refuse(store_down(&e)),
+                    _ => refuse(Rejection::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "the original delivery is not accepted yet; retry later",
+                    )),
+                };
+            }
+            Ok(Err(e)) => return refuse(store_down(&e)),
+            Err(_) => {
+                return refuse(Rejection::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_slow",
+                    "the ledger did not answer in time; retry later",
+                ));
+            }
+        };
+
+        let job = NewJob::new(
+            &*route.name,
+            &self.inbound.conversation,
+            &self.inbound.delivery_id,
+            self.body.clone(),
+        );
+        let kept = match self.queue.push(job.clone()).await {
+            Ok(_) => {
+                self.log.record(record(Outcome::Queued));
+                true
+            }
+            Err(StoreError::QueueFull { capacity }) if !adapter.sender_retries() => {
+                // This sender never resends: keep the delivery rather than drop it.
+                tracing::error!(
+                    capacity,
+                    "the queue is full: kept the delivery as a dead letter (replay it later)"
+                );
+                match self.queue.bury_new(job, "queue_full").await {
+                    Ok(_) => {
+                        self.log
+                            .record(record(Outcome::DeadLetter).detail("the queue was full"));
+                        true
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "could not keep the delivery: it is lost");
+                        false
+                    }
+                }
+            }
+            Err(StoreError::QueueFull { capacity }) => {
+                tracing::warn!(capacity, "the queue is full: answered 503");
+                self.release(token, &key).await;
+                self.log
+                    .record(record(Outcome::Failed).detail("the queue was full"));
+                return refuse(Rejection::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "queue_full",
+                    "too many deliveries are waiting; retry later",
+                ));
+            }
+            Err(error) => {
+                self.release(token, &key).await;
+                return refuse(store_down(&error));
+            }
+        };
+        let ack = adapter.no_op();
+        if kept {
+            let ttl = self.inbound.remember_for.unwrap_or(DEFAULT_TTL);
+            let cached = CachedResponse::new(StatusCode::OK.as_u16(), ack.clone());
+            if let Err(error) = self.ledger.complete(&key, token, cached, ttl).await {
+                tracing::warn!(%error, "could not record the acknowledgement in the ledger");
+            }
+        } else {
+            self.release(token, &key).await;
+        }
+        respond::json(StatusCode::OK, ack)
+    }
+
+    async fn release(&self, token: botwire_store::ClaimToken, key: &DeliveryKey<'_>) {
+        if let Err(error) = self.ledger.release(key, token).await {
+            tracing::warn!(%error, "could not release the claim");
+        }
+    }
+}
+
+pub(crate) fn store_down(error: &StoreError) -> Rejection {
+    tracing::warn!(%error, "a store is unavailable");
+    Rejection::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        "a store is unavailable; retry later",
+    )
+}

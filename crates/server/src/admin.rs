@@ -1,0 +1,167 @@
+//! The admin listener: what an operator reads and does, on an address of its own (by default
+//! loopback only), never on the webhook port.
+//!
+//! - `GET /deliveries?limit=N&channel=C`: recent deliveries, newest first, and totals.
+//! - `GET /dead-letters`: deliveries given up on.
+//! - `POST /dead-letters/{id}/replay`: queue one again.
+//! - `GET /healthz`, `GET /readyz`.
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use serde::Serialize;
+
+use crate::App;
+use crate::respond::{self, Body};
+
+/// The most records one `GET /deliveries` returns.
+const MAX_LIMIT: usize = 1000;
+
+/// Answers one admin request.
+pub(crate) async fn handle<B>(app: &App, request: Request<B>) -> Response<Body> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    match path.as_str() {
+        "/healthz" => app.health(&method),
+        "/readyz" => app.readiness(&method).await,
+        "/deliveries" => only_get(&method).unwrap_or_else(|| deliveries(app, &query)),
+        "/dead-letters" => match only_get(&method) {
+            Some(refused) => refused,
+            None => dead_letters(app).await,
+        },
+        _ => match path
+            .strip_prefix("/dead-letters/")
+            .and_then(|rest| rest.strip_suffix("/replay"))
+        {
+            Some(id) if method == Method::POST => replay(app, id).await,
+            Some(_) => respond::method_not_allowed("POST"),
+            None => respond::error(StatusCode::NOT_FOUND, "not_found", "no such admin path"),
+        },
+    }
+}
+
+fn only_get(method: &Method) -> Option<Response<Body>> {
+    (method != Method::GET).then(|| respond::method_not_allowed("GET"))
+}
+
+fn deliveries(app: &App, query: &str) -> Response<Body> {
+    let mut limit = 100;
+    let mut channel = None;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "limit" => match value.parse::<usize>() {
+                Ok(n) => limit = n.min(MAX_LIMIT),
+                Err(_) => {
+                    return respond::error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_limit",
+                        "limit must be a whole number",
+                    );
+                }
+            },
+            "channel" => channel = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let log = app.delivery_log();
+    let totals: serde_json::Map<String, serde_json::Value> = log
+        .totals()
+        .into_iter()
+        .map(|(outcome, n)| {
+            let name = serde_json::to_value(outcome)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            (name, n.into())
+        })
+        .collect();
+    let body = serde_json::json!({
+        "totals": totals,
+        "deliveries": log.recent(limit, channel.as_deref()),
+    });
+    json(&body)
+}
+
+#[derive(Serialize)]
+struct DeadLetterView {
+    id: u64,
+    channel: String,
+    conversation: String,
+    delivery_id: String,
+    attempts: u32,
+    reason: String,
+    last_error: Option<String>,
+    accepted_at: String,
+    died_at: String,
+}
+
+async fn dead_letters(app: &App) -> Response<Body> {
+    let (letters, stats) = match (app.queue().dead_letters().await, app.queue().stats().await) {
+        (Ok(letters), Ok(stats)) => (letters, stats),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(error = %e, "the queue is unavailable");
+            return respond::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the queue is unavailable",
+            );
+        }
+    };
+    let view: Vec<DeadLetterView> = letters
+        .into_iter()
+        .map(|d| DeadLetterView {
+            id: d.job.id.0,
+            channel: d.job.channel,
+            conversation: d.job.conversation,
+            delivery_id: d.job.delivery_id,
+            attempts: d.job.attempts,
+            reason: d.reason,
+            last_error: d.job.last_error,
+            accepted_at: humantime::format_rfc3339_millis(d.job.accepted_at).to_string(),
+            died_at: humantime::format_rfc3339_millis(d.died_at).to_string(),
+        })
+        .collect();
+    json(&serde_json::json!({
+        "queued": stats.queued,
+        "in_progress": stats.in_progress,
+        "capacity": stats.capacity,
+        "dead_letters": view,
+    }))
+}
+
+async fn replay(app: &App, id: &str) -> Response<Body> {
+    let Ok(id) = id.parse::<u64>() else {
+        return respond::error(StatusCode::NOT_FOUND, "not_found", "no such dead letter");
+    };
+    match app.queue().replay(botwire_store::JobId(id)).await {
+        Ok(true) => {
+            tracing::info!(job = id, "dead letter replayed");
+            json(&serde_json::json!({ "replayed": id }))
+        }
+        Ok(false) => respond::error(StatusCode::NOT_FOUND, "not_found", "no such dead letter"),
+        Err(botwire_store::StoreError::QueueFull { .. }) => respond::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "queue_full",
+            "the queue is full; replay it later",
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "the queue is unavailable");
+            respond::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the queue is unavailable",
+            )
+        }
+    }
+}
+
+fn json(value: &impl Serialize) -> Response<Body> {
+    match serde_json::to_vec(value) {
+        Ok(body) => respond::json(StatusCode::OK, Bytes::from(body)),
+        Err(_) => respond::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "could not serialize the answer",
+        ),
+    }
+}

@@ -1,0 +1,258 @@
+//! The delivery log: a bounded record of recent deliveries and what became of them, read as
+//! JSON on the admin listener (`GET /deliveries`), plus running totals per outcome.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+/// How many deliveries the log keeps by default.
+pub const DEFAULT_CAPACITY: usize = 1000;
+
+/// What became of a delivery (or of one attempt at it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// The handler answered with a message, and it was delivered.
+    Replied,
+    /// The handler answered without a message.
+    NoReply,
+    /// In-response: the platform got the no-op in time; the handler finished later.
+    Late,
+    /// Acknowledged and queued for a worker.
+    Queued,
+    /// Acknowledged but not handled (a filtered or unknown event).
+    Ignored,
+    /// A duplicate, answered as the original was.
+    Duplicate,
+    /// This attempt failed; it will be retried.
+    Retrying,
+    /// Failed for good: the sender's retry runs it again (in-response), or it is a dead letter.
+    Failed,
+    /// Given up on and kept in the dead-letter list.
+    DeadLetter,
+}
+
+const OUTCOMES: [Outcome; 9] = [
+    Outcome::Replied,
+    Outcome::NoReply,
+    Outcome::Late,
+    Outcome::Queued,
+    Outcome::Ignored,
+    Outcome::Duplicate,
+    Outcome::Retrying,
+    Outcome::Failed,
+    Outcome::DeadLetter,
+];
+
+/// One line of the log.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Record {
+    /// When it was recorded (RFC 3339, UTC).
+    pub at: String,
+    /// The channel.
+    pub channel: String,
+    /// The platform id.
+    pub platform: &'static str,
+    /// The event kind (`message`, `members_joined`, …), when it was parsed.
+    pub kind: Option<String>,
+    /// The conversation.
+    pub conversation: Option<String>,
+    /// The delivery id.
+    pub delivery_id: Option<String>,
+    /// The state the handler ran in.
+    pub state_before: Option<String>,
+    /// The state after it.
+    pub state_after: Option<String>,
+    /// What became of it.
+    pub outcome: Outcome,
+    /// From arrival (or the start of a worker's attempt) to this record.
+    pub latency_ms: u64,
+    /// Which attempt this was (1 for the first).
+    pub attempt: u32,
+    /// The reply's text.
+    pub reply: Option<String>,
+    /// Why it failed or was ignored.
+    pub detail: Option<String>,
+}
+
+impl Record {
+    /// A record of `outcome` on `channel`, taken `latency` after the work started.
+    pub(crate) fn new(
+        channel: &str,
+        platform: &'static str,
+        outcome: Outcome,
+        latency: Duration,
+    ) -> Self {
+        Self {
+            at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            channel: channel.to_owned(),
+            platform,
+            kind: None,
+            conversation: None,
+            delivery_id: None,
+            state_before: None,
+            state_after: None,
+            outcome,
+            latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            attempt: 1,
+            reply: None,
+            detail: None,
+        }
+    }
+
+    pub(crate) fn delivery(mut self, kind: &str, conversation: &str, delivery_id: &str) -> Self {
+        self.kind = Some(kind.to_owned());
+        self.conversation = Some(conversation.to_owned());
+        self.delivery_id = Some(delivery_id.to_owned());
+        self
+    }
+
+    pub(crate) fn states(mut self, before: &str, after: Option<&str>) -> Self {
+        self.state_before = Some(before.to_owned());
+        self.state_after = after.map(str::to_owned);
+        self
+    }
+
+    pub(crate) fn reply(mut self, reply: Option<&str>) -> Self {
+        self.reply = reply.map(str::to_owned);
+        self
+    }
+
+    pub(crate) fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub(crate) fn attempt(mut self, attempt: u32) -> Self {
+        self.attempt = attempt;
+        self
+    }
+}
+
+/// The log. Recording takes a short lock; the oldest record goes when it is full.
+#[derive(Debug)]
+pub struct DeliveryLog {
+    records: Mutex<VecDeque<Record>>,
+    capacity: usize,
+    totals: [AtomicU64; OUTCOMES.len()],
+}
+
+impl Default for DeliveryLog {
+    fn default() -> Self {
+        Self::new(DEFAULT_CAPACITY)
+    }
+}
+
+impl DeliveryLog {
+    /// A log keeping the last `capacity` records.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            records: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            capacity,
+            totals: Default::default(),
+        }
+    }
+
+    /// Adds a record.
+    pub fn record(&self, record: Record) {
+        if let Some(i) = OUTCOMES.iter().position(|o| *o == record.outcome) {
+            self.totals[i].fetch_add(1, Ordering::Relaxed);
+        }
+        if self.capacity == 0 {
+            return;
+        }
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if records.len() >= self.capacity {
+            records.pop_front();
+        }
+        records.push_back(record);
+    }
+
+    /// The most recent records, newest first, at most `limit`, optionally of one channel.
+    pub fn recent(&self, limit: usize, channel: Option<&str>) -> Vec<Record> {
+        let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        records
+            .iter()
+            .rev()
+            .filter(|r| channel.is_none_or(|c| r.channel == c))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// How many records of each outcome were made since start (including those no longer kept).
+    pub fn totals(&self) -> Vec<(Outcome, u64)> {
+        OUTCOMES
+            .iter()
+            .zip(&self.totals)
+            .map(|(o, n)| (*o, n.load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// How many records of `outcome` were made since start.
+    pub fn total(&self, outcome: Outcome) -> u64 {
+        self.totals()
+            .into_iter()
+            .find(|(o, _)| *o == outcome)
+            .map_or(0, |(_, n)| n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(channel: &str, outcome: Outcome) -> Record {
+        Record::new(channel, "kamigo", outcome, Duration::from_millis(3))
+    }
+
+    #[test]
+    fn keeps_the_newest_and_counts_everything() {
+        let log = DeliveryLog::new(2);
+        log.record(record("a", Outcome::Queued));
+        log.record(record("b", Outcome::Replied));
+        log.record(record("a", Outcome::Replied));
+        let recent = log.recent(10, None);
+        assert_eq!(recent.len(), 2);
+        assert_eq!(recent[0].channel, "a", "newest first");
+        assert_eq!(recent[1].channel, "b");
+        assert_eq!(log.recent(10, Some("b")).len(), 1);
+        assert_eq!(log.recent(1, None).len(), 1);
+        assert_eq!(log.total(Outcome::Replied), 2);
+        assert_eq!(
+            log.total(Outcome::Queued),
+            1,
+            "counted though no longer kept"
+        );
+        assert_eq!(log.total(Outcome::DeadLetter), 0);
+    }
+
+    #[test]
+    fn records_serialize_with_snake_case_outcomes() {
+        let r = record("a", Outcome::DeadLetter)
+            .delivery("message", "room", "id-1")
+            .states("idle", Some("teaching"))
+            .reply(Some("hi"))
+            .detail("outbox: 500")
+            .attempt(3);
+        let json = serde_json::to_value(&r).expect("json");
+        assert_eq!(json["outcome"], "dead_letter");
+        assert_eq!(json["state_after"], "teaching");
+        assert_eq!(json["attempt"], 3);
+        assert_eq!(json["latency_ms"], 3);
+        assert!(json["at"].as_str().expect("a time").ends_with('Z'));
+    }
+
+    #[test]
+    fn a_zero_capacity_log_only_counts() {
+        let log = DeliveryLog::new(0);
+        log.record(record("a", Outcome::Replied));
+        assert!(log.recent(10, None).is_empty());
+        assert_eq!(log.total(Outcome::Replied), 1);
+    }
+}

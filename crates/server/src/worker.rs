@@ -1,0 +1,274 @@
+//! The workers of via-API platforms: take a job, run the bot in the conversation's stored
+//! state, save the new state (compare-and-swap), send the reply through the channel's outbox.
+//!
+//! A failure (handler error, panic or timeout; a store or outbox failure) puts the job back
+//! with backoff; after the last attempt it becomes a dead letter. A reply that was produced but
+//! not delivered is kept with the job, so a retry sends it without running the handler again.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use botwire_core::{Context, Reply};
+use botwire_platforms::{Inbound, Outgoing, Parsed};
+use botwire_store::{ConversationKey, Job, Queue, StateStore, StoreError};
+use bytes::Bytes;
+use futures_util::FutureExt;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::app::{App, Route};
+use crate::deliver::panic_message;
+use crate::delivery_log::{Outcome, Record};
+
+/// Runs one worker until `stop` is cancelled.
+pub(crate) async fn run(app: App, stop: CancellationToken) {
+    loop {
+        let job = tokio::select! {
+            job = app.queue().take() => job,
+            () = stop.cancelled() => return,
+        };
+        match job {
+            Ok(job) => {
+                let span = tracing::info_span!(
+                    "job",
+                    channel = %job.channel,
+                    delivery_id = %job.delivery_id,
+                    conversation = %job.conversation,
+                    attempt = job.attempts + 1,
+                    state = tracing::field::Empty,
+                );
+                process(&app, job).instrument(span).await;
+                app.worked().notify_waiters();
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the queue is unavailable");
+                // Back off a little so a queue that is down does not spin the worker.
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                    () = stop.cancelled() => return,
+                }
+            }
+        }
+    }
+}
+
+/// How one attempt ended.
+enum Attempt {
+    /// Done: the reply (if any) was delivered.
+    Done {
+        reply: Option<String>,
+        states: (String, Option<String>),
+    },
+    /// Failed; `progress` is the reply awaiting delivery, if the handler got that far.
+    Failed {
+        error: String,
+        retry_after: Option<std::time::Duration>,
+        permanent: bool,
+        progress: Option<Bytes>,
+        states: Option<(String, Option<String>)>,
+    },
+}
+
+async fn process(app: &App, mut job: Job) {
+    let started = Instant::now();
+    let Some(route) = app.route_by_channel(&job.channel) else {
+        bury(app, job, "its channel is no longer mounted", started, None).await;
+        return;
+    };
+    let inbound = match route.adapter.parse(job.body.clone()) {
+        Ok(Parsed::Event(inbound)) => *inbound,
+        _ => {
+            bury(app, job, "the body no longer parses", started, None).await;
+            return;
+        }
+    };
+    let attempt = attempt(app, &route, &inbound, job.progress.take()).await;
+    let record = |outcome: Outcome, attempts: u32| {
+        Record::new(
+            &route.name,
+            route.adapter.platform(),
+            outcome,
+            started.elapsed(),
+        )
+        .delivery(
+            inbound.event.kind().name(),
+            &inbound.conversation,
+            &inbound.delivery_id,
+        )
+        .attempt(attempts)
+    };
+    match attempt {
+        Attempt::Done { reply, states } => {
+            let outcome = if reply.is_some() {
+                Outcome::Replied
+            } else {
+                Outcome::NoReply
+            };
+            app.log().record(
+                record(outcome, job.attempts + 1)
+                    .states(&states.0, states.1.as_deref())
+                    .reply(reply.as_deref()),
+            );
+            tracing::info!("delivered");
+            if let Err(error) = app.queue().finish(job.id).await {
+                tracing::warn!(%error, "could not mark the job finished");
+            }
+        }
+        Attempt::Failed {
+            error,
+            retry_after,
+            permanent,
+            progress,
+            states,
+        } => {
+            job.attempts += 1;
+            job.progress = progress;
+            job.last_error = Some(error.clone());
+            let settings = app.workers();
+            let mut line = record(Outcome::Retrying, job.attempts).detail(error.clone());
+            if let Some((before, after)) = &states {
+                line = line.states(before, after.as_deref());
+            }
+            if permanent || job.attempts >= settings.max_attempts {
+                line.outcome = Outcome::DeadLetter;
+                app.log().record(line);
+                tracing::error!(%error, attempts = job.attempts, "given up: kept as a dead letter");
+                bury_only(app.queue(), job, &error).await;
+            } else {
+                let wait = settings
+                    .backoff(job.attempts)
+                    .max(retry_after.unwrap_or_default());
+                app.log().record(line);
+                tracing::warn!(%error, retry_in = ?wait, "attempt failed: will retry");
+                if let Err(e) = app.queue().retry(job, wait).await {
+                    tracing::error!(error = %e, "could not put the job back");
+                }
+            }
+        }
+    }
+}
+
+/// One attempt: run the handler (unless a reply is already waiting), save the state, send.
+async fn attempt(app: &App, route: &Route, inbound: &Inbound, waiting: Option<Bytes>) -> Attempt {
+    let (reply, states) = match waiting.and_then(|b| serde_json::from_slice::<Reply>(&b).ok()) {
+        Some(reply) => (reply, None),
+        None => match dispatch(app, route, inbound).await {
+            Ok((reply, states)) => (reply, Some(states)),
+            Err(error) => {
+                return Attempt::Failed {
+                    error,
+                    retry_after: None,
+                    permanent: false,
+                    progress: None,
+                    states: None,
+                };
+            }
+        },
+    };
+    let states_or_sent = states
+        .clone()
+        .unwrap_or_else(|| ("(sent before)".into(), None));
+    let Some(text) = reply.out_message().map(|m| m.body().to_owned()) else {
+        return Attempt::Done {
+            reply: None,
+            states: states_or_sent,
+        };
+    };
+    let outgoing = Outgoing::new(
+        &*route.name,
+        route.adapter.platform(),
+        &inbound.conversation,
+        &inbound.delivery_id,
+        inbound.event.clone(),
+        reply,
+    );
+    match route.outbox.send(&outgoing).await {
+        Ok(()) => Attempt::Done {
+            reply: Some(text),
+            states: states_or_sent,
+        },
+        Err(error) => Attempt::Failed {
+            error: format!("outbox: {error}"),
+            retry_after: error.retry_after(),
+            permanent: !error.is_transient(),
+            progress: serde_json::to_vec(&outgoing.reply).ok().map(Bytes::from),
+            states,
+        },
+    }
+}
+
+/// Runs the bot in the stored state and saves the state it moves to.
+async fn dispatch(
+    app: &App,
+    route: &Route,
+    inbound: &Inbound,
+) -> Result<(Reply, (String, Option<String>)), String> {
+    let key = ConversationKey::new(&route.name, &inbound.conversation);
+    let stored = app
+        .states()
+        .load(&key)
+        .await
+        .map_err(|e| format!("state store: {e}"))?;
+    let state = route
+        .bot
+        .current_state(stored.as_ref().map(|v| v.state.as_str()));
+    tracing::Span::current().record("state", &*state);
+    let timeout = app.workers().handler_timeout;
+    let cx = Context::new(
+        route.adapter.platform(),
+        route.name.clone(),
+        inbound.conversation.as_str().into(),
+        inbound.delivery_id.as_str().into(),
+        state.clone(),
+        std::time::Instant::now() + timeout,
+    );
+    let run = AssertUnwindSafe(route.bot.dispatch(&cx, &inbound.event)).catch_unwind();
+    let dispatched = match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(Ok(dispatched))) => dispatched,
+        Ok(Ok(Err(error))) => return Err(format!("handler: {error}")),
+        Ok(Err(panic)) => return Err(format!("handler panicked: {}", panic_message(&*panic))),
+        Err(_) => return Err(format!("handler: still running after {timeout:?}")),
+    };
+    let after = dispatched
+        .changed
+        .then(|| dispatched.next_state.to_string());
+    if let Some(next) = &after {
+        save(app.states(), &key, next, stored.map(|v| v.version)).await?;
+    }
+    Ok((dispatched.reply, (state.to_string(), after)))
+}
+
+async fn save(
+    states: &Arc<dyn StateStore>,
+    key: &ConversationKey<'_>,
+    next: &str,
+    expected: Option<u64>,
+) -> Result<u64, String> {
+    states.save(key, next, expected).await.map_err(|e| match e {
+        // Only another instance can race this conversation; the retry reloads the state.
+        StoreError::Conflict { .. } => format!("state changed concurrently: {e}"),
+        other => format!("state store: {other}"),
+    })
+}
+
+async fn bury(app: &App, job: Job, reason: &str, started: Instant, route: Option<&Route>) {
+    let platform = route.map_or("unknown", |r| r.adapter.platform());
+    app.log().record(
+        Record::new(
+            &job.channel,
+            platform,
+            Outcome::DeadLetter,
+            started.elapsed(),
+        )
+        .detail(reason),
+    );
+    tracing::error!(reason, "given up: kept as a dead letter");
+    bury_only(app.queue(), job, reason).await;
+}
+
+async fn bury_only(queue: &Arc<dyn Queue>, job: Job, reason: &str) {
+    if let Err(error) = queue.bury(job, reason).await {
+        tracing::error!(%error, "could not keep the dead letter: the delivery is lost");
+    }
+}
