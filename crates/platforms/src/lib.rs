@@ -45,7 +45,12 @@ pub trait Platform: Send + Sync + 'static {
 
 /// Every platform botwire knows.
 pub fn platforms() -> &'static [&'static dyn Platform] {
-    &[&funtek::Funtek]
+    &[
+        &funtek::Funtek,
+        &kamigo::Kamigo,
+        &chatwork::Chatwork,
+        &wechatpadpro::WeChatPadPro,
+    ]
 }
 
 /// The platform with this id.

@@ -1,7 +1,5 @@
 //! FUNTEK deliveries as the chat server sends them, and signing as a channel expects.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use botwire_platforms::auth::HmacKeys;
 use botwire_platforms::funtek::{SIGNATURE_HEADER, TOKEN_PARAM};
 use bytes::Bytes;
@@ -9,21 +7,20 @@ use http::Request;
 use http_body_util::Full;
 use serde_json::{Value, json};
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+use crate::event::{fresh_id, post, with_query};
+
+/// Marks FUNTEK deliveries.
+#[derive(Debug, Clone, Copy)]
+pub struct Funtek;
 
 /// A FUNTEK delivery under construction; defaults follow the seed's examples (room
-/// `demo-room`, sender `Desirae`). Turn it into bytes with [`Event::body`] or `Bytes::from`.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct Event {
-    value: Value,
-}
+/// `demo-room`, sender `Desirae`).
+pub type Event = crate::Event<Funtek>;
 
 /// A `MESSAGE` with `text` and a fresh message id.
 pub fn message(text: &str) -> Event {
-    let id = format!("testkit-{:08}", NEXT_ID.fetch_add(1, Ordering::Relaxed));
-    Event {
-        value: json!({
+    let id = fresh_id("testkit-");
+    Event::new(json!({
             "roomID": "demo-room",
             "event": "MESSAGE",
             "data": {
@@ -37,8 +34,7 @@ pub fn message(text: &str) -> Event {
                 "messageTimeMS": 1_545_461_549_380_u64,
                 "id": id,
             }
-        }),
-    }
+    }))
 }
 
 /// A `JOIN_ROOM` of the member `name`.
@@ -58,8 +54,7 @@ pub fn delete_members(name: &str) -> Event {
 
 fn members_event(event: &str, name: &str) -> Event {
     let id = name.to_lowercase();
-    Event {
-        value: json!({
+    Event::new(json!({
             "roomID": "demo-room",
             "event": event,
             "data": {
@@ -67,8 +62,7 @@ fn members_event(event: &str, name: &str) -> Event {
                 "sender": member("sss", "Desirae", false),
                 "members": [member(&id, name, false)],
             }
-        }),
-    }
+    }))
 }
 
 fn member(id: &str, name: &str, is_robot: bool) -> Value {
@@ -112,17 +106,6 @@ impl Event {
     pub fn message_id(&self) -> Option<&str> {
         self.value["data"]["_id"].as_str()
     }
-
-    /// The JSON body.
-    pub fn body(&self) -> Bytes {
-        Bytes::from(self.value.to_string())
-    }
-}
-
-impl From<Event> for Bytes {
-    fn from(event: Event) -> Self {
-        event.body()
-    }
 }
 
 /// Signs FUNTEK requests as a channel with these credentials expects.
@@ -164,22 +147,17 @@ impl Signer {
     pub fn request(&self, path: &str, body: impl Into<Bytes>) -> Request<Full<Bytes>> {
         let body = body.into();
         let mut uri = path.to_owned();
-        let mut request = Request::post(&uri).header("content-type", "application/json");
+        let mut headers = Vec::new();
         if let Some(token) = &self.token {
             if self.bearer {
-                request = request.header("authorization", format!("Bearer {token}"));
+                headers.push(("authorization", format!("Bearer {token}")));
             } else {
-                let separator = if uri.contains('?') { '&' } else { '?' };
-                let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
-                uri = format!("{uri}{separator}{TOKEN_PARAM}={encoded}");
+                uri = with_query(&uri, TOKEN_PARAM, token);
             }
         }
         if let Some(tag) = self.hmac.sign(&[&body]) {
-            request = request.header(SIGNATURE_HEADER, format!("sha256={}", hex::encode(tag)));
+            headers.push((SIGNATURE_HEADER, format!("sha256={}", hex::encode(tag))));
         }
-        request = request.uri(uri);
-        request
-            .body(Full::new(body))
-            .unwrap_or_else(|_| Request::new(Full::new(Bytes::new())))
+        post(&uri, &headers, body)
     }
 }

@@ -1,6 +1,7 @@
 //! Test botwire bots without a chat platform.
 //!
-//! - [`funtek`]: build realistic FUNTEK deliveries and sign them as a channel expects.
+//! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`]: build realistic deliveries of each
+//!   platform and sign them exactly as the platform does.
 //! - [`TestClient`]: drive a server's [`App`](botwire_server::App) in process, no socket.
 //! - [`tcp`]: send requests to a running server over real TCP.
 //!
@@ -25,8 +26,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod chatwork;
 mod client;
+mod event;
 pub mod funtek;
+pub mod kamigo;
 pub mod tcp;
+pub mod wechatpadpro;
 
 pub use client::{TestClient, TestResponse};
+pub use event::Event;
