@@ -35,3 +35,24 @@ pub async fn start(bot: Bot, deadline: Duration, limits: Limits) -> Running {
         Err(e) => panic!("the server starts: {e}"),
     }
 }
+
+/// Starts `bot` on `channel` on `127.0.0.1:0` with an admin listener, and these workers.
+pub async fn start_channel(channel: Channel, bot: Bot, workers: botwire::Workers) -> Running {
+    let server = Server::new()
+        .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .admin(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .workers(workers)
+        .channel(channel)
+        .bot(bot);
+    match server.bind().await {
+        Ok(running) => running,
+        Err(e) => panic!("the server starts: {e}"),
+    }
+}
+
+/// Workers that retry at once (1 ms backoff), so retry tests do not wait.
+pub fn quick_retries(max_attempts: u32) -> botwire::Workers {
+    botwire::Workers::default()
+        .with_max_attempts(max_attempts)
+        .with_backoff(Duration::from_millis(1), Duration::from_millis(1))
+}

@@ -70,7 +70,8 @@ pub use botwire_core::{
     Bot, BotBuilder, BoxError, BuildError, Context, Event, EventKind, Handler, Member, Message,
     MessageType, OutMessage, Reply, Transition, async_trait, handler_fn,
 };
-pub use botwire_server::{Channel, Limits, Running, ServeError, Server, Settings};
+pub use botwire_platforms::{Outbox, OutboxError, Outgoing};
+pub use botwire_server::{Channel, Limits, Running, ServeError, Server, Settings, Workers};
 
 /// The names most bots need: `use botwire::prelude::*;`.
 pub mod prelude {

@@ -53,6 +53,12 @@ pub(crate) struct Stores {
     pub(crate) queue: Arc<dyn Queue>,
 }
 
+/// What channels without their own bot or outbox use.
+pub(crate) struct Defaults {
+    pub(crate) bot: Option<Arc<Bot>>,
+    pub(crate) outbox: Option<Arc<dyn Outbox>>,
+}
+
 /// A mounted channel, resolved.
 pub(crate) struct Route {
     pub(crate) name: Arc<str>,
@@ -65,7 +71,7 @@ pub(crate) struct Route {
 impl App {
     pub(crate) fn new(
         channels: Vec<Channel>,
-        default_bot: Option<Arc<Bot>>,
+        defaults: Defaults,
         stores: Stores,
         limits: Limits,
         workers: Workers,
@@ -79,11 +85,12 @@ impl App {
         for channel in channels {
             let bot = channel
                 .bot
-                .or_else(|| default_bot.clone())
+                .or_else(|| defaults.bot.clone())
                 .ok_or_else(|| ServeError::NoBot(channel.name.to_string()))?;
             let outbox = channel
                 .outbox
                 .or_else(|| channel.adapter.outbox())
+                .or_else(|| defaults.outbox.clone())
                 .unwrap_or_else(|| Arc::new(LogOutbox));
             let route = Arc::new(Route {
                 name: channel.name.clone(),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::Bot;
+use botwire_platforms::Outbox;
 use botwire_store::{Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue, StateStore};
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -43,6 +44,7 @@ pub struct Server {
     ledger: Option<Arc<dyn Ledger>>,
     states: Option<Arc<dyn StateStore>>,
     queue: Option<Arc<dyn Queue>>,
+    outbox: Option<Arc<dyn Outbox>>,
     delivery_log: usize,
 }
 
@@ -103,6 +105,7 @@ impl Server {
             ledger: None,
             states: None,
             queue: None,
+            outbox: None,
             delivery_log: crate::delivery_log::DEFAULT_CAPACITY,
         }
     }
@@ -184,6 +187,14 @@ impl Server {
         self
     }
 
+    /// Sends the replies of via-API channels that have no outbox of their own and whose
+    /// platform has no reply API (Kamigo, WeChatPadPro) through `outbox`, instead of only
+    /// logging them.
+    pub fn outbox(mut self, outbox: impl Outbox) -> Self {
+        self.outbox = Some(Arc::new(outbox));
+        self
+    }
+
     /// Keeps the last `records` deliveries in the delivery log (default 1000).
     pub fn delivery_log(mut self, records: usize) -> Self {
         self.delivery_log = records;
@@ -244,7 +255,11 @@ impl Server {
             }),
         };
         let log = Arc::new(DeliveryLog::new(self.delivery_log));
-        App::new(self.channels, self.bot, stores, self.limits, workers, log)
+        let defaults = crate::app::Defaults {
+            bot: self.bot,
+            outbox: self.outbox,
+        };
+        App::new(self.channels, defaults, stores, self.limits, workers, log)
     }
 
     /// Binds the listen address and starts serving in the background.

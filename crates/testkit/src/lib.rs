@@ -2,6 +2,8 @@
 //!
 //! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`]: build realistic deliveries of each
 //!   platform and sign them exactly as the platform does.
+//! - [`outbox::RecordingOutbox`]: see the replies of via-API bots, in order; make sends fail.
+//! - [`chatwork_api::FakeApi`]: a fake Chatwork REST API on loopback, for the real client.
 //! - [`TestClient`]: drive a server's [`App`](botwire_server::App) in process, no socket.
 //! - [`tcp`]: send requests to a running server over real TCP.
 //!
@@ -27,10 +29,12 @@
 //! ```
 
 pub mod chatwork;
+pub mod chatwork_api;
 mod client;
 mod event;
 pub mod funtek;
 pub mod kamigo;
+pub mod outbox;
 pub mod tcp;
 pub mod wechatpadpro;
 
