@@ -1,18 +1,29 @@
 //! The delivery builder every platform module shares: a JSON body under construction.
 
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
 use serde_json::Value;
 
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+static BASE: OnceLock<u64> = OnceLock::new();
 
-/// A fresh id for a test delivery: unique within the process, with a readable prefix.
+/// A fresh id for a test delivery, with a readable prefix: unique within the process, and
+/// across runs too (it starts from the clock), so that `botwire send` run twice against the
+/// same bot sends two deliveries, not a duplicate.
 pub(crate) fn fresh_id(prefix: &str) -> String {
-    format!("{prefix}{:08}", NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    let base = *BASE.get_or_init(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64 % 10_000_000_000_000)
+            .unwrap_or_default()
+    });
+    format!("{prefix}{}", base + NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A delivery of platform `P` under construction. Each platform module adds its own setters

@@ -1,0 +1,229 @@
+//! Realistic deliveries of each platform, signed exactly as the platform signs them.
+
+use botwire_testkit::{chatwork, funtek, kamigo, wechatpadpro};
+use bytes::Bytes;
+use clap::ValueEnum;
+use http::Request;
+use http_body_util::Full;
+
+/// The platforms `botwire` can speak for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Platform {
+    /// FUNTEK / IMKit: token in the query (`--secret` is the token).
+    Funtek,
+    /// Kamigo: `X-Webhook-Signature: sha256=<hex>`.
+    Kamigo,
+    /// Chatwork: base64 HMAC keyed with the base64 webhook token.
+    Chatwork,
+    /// WeChatPadPro: timestamp and hex HMAC.
+    Wechatpadpro,
+}
+
+/// What to put in the delivery.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Options {
+    pub(crate) event: Option<String>,
+    pub(crate) text: String,
+    pub(crate) room: Option<String>,
+    pub(crate) id: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) member: String,
+}
+
+/// The event kinds of each platform, the first being the default.
+pub(crate) fn kinds(platform: Platform) -> &'static [&'static str] {
+    match platform {
+        Platform::Funtek => &["message", "join_room", "add_members", "delete_members"],
+        Platform::Kamigo => &["message", "member_joined", "member_left", "file_uploaded"],
+        Platform::Chatwork => &["message_created", "message_updated", "mention_to_me"],
+        Platform::Wechatpadpro => &["text", "image", "link"],
+    }
+}
+
+/// The body of a sample delivery.
+pub(crate) fn body(platform: Platform, options: &Options) -> Result<Bytes, String> {
+    let kind = options.event.as_deref().unwrap_or(kinds(platform)[0]);
+    if !kinds(platform).contains(&kind) {
+        return Err(format!(
+            "{platform:?} has no event {kind:?}; try one of: {}",
+            kinds(platform).join(", ")
+        ));
+    }
+    let text = options.text.as_str();
+    let member = options.member.as_str();
+    let body = match platform {
+        Platform::Funtek => {
+            let mut event = match kind {
+                "join_room" => funtek::join_room(member),
+                "add_members" => funtek::add_members(member),
+                "delete_members" => funtek::delete_members(member),
+                _ => funtek::message(text),
+            };
+            if let Some(room) = &options.room {
+                event = event.room(room);
+            }
+            if let Some(id) = &options.id {
+                event = event.id(id);
+            }
+            if let Some(state) = &options.state {
+                event = event.state(state);
+            }
+            event.body()
+        }
+        Platform::Kamigo => {
+            let mut event = match kind {
+                "member_joined" => kamigo::member_joined(member),
+                "member_left" => kamigo::member_left(member),
+                "file_uploaded" => kamigo::file_uploaded("image"),
+                _ => kamigo::message(text),
+            };
+            if let Some(room) = &options.room {
+                event = event.room(room);
+            }
+            if let Some(id) = &options.id {
+                event = event.id(id);
+            }
+            event.body()
+        }
+        Platform::Chatwork => {
+            let mut event = match kind {
+                "message_updated" => chatwork::message_updated(text),
+                "mention_to_me" => chatwork::mention_to_me(text),
+                _ => chatwork::message_created(text),
+            };
+            if let Some(room) = &options.room {
+                let room = room
+                    .parse::<u64>()
+                    .map_err(|_| "Chatwork room ids are numbers".to_owned())?;
+                event = event.room(room);
+            }
+            if let Some(id) = &options.id {
+                event = event.id(id);
+            }
+            event.body()
+        }
+        Platform::Wechatpadpro => {
+            let mut event = match kind {
+                "image" => wechatpadpro::message(3, "https://example.com/cat.jpg"),
+                "link" => wechatpadpro::message(49, "").set(
+                    "/content",
+                    serde_json::json!({"title": text, "url": "https://example.com"}),
+                ),
+                _ => wechatpadpro::text(text),
+            };
+            if let Some(room) = &options.room {
+                event = event.from_user(room);
+            }
+            if let Some(id) = &options.id {
+                event = event.id(id);
+            }
+            event.body()
+        }
+    };
+    Ok(body)
+}
+
+/// How to sign.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Signing {
+    pub(crate) secret: Option<String>,
+    /// WeChatPadPro: sign `timestamp` + body without the colon.
+    pub(crate) concat: bool,
+    /// Chatwork: the signature in the query parameter.
+    pub(crate) in_query: bool,
+}
+
+/// A POST of `body` to `url`, signed as `platform` signs.
+pub(crate) fn request(
+    platform: Platform,
+    url: &str,
+    signing: &Signing,
+    body: Bytes,
+) -> Result<Request<Full<Bytes>>, String> {
+    let secret = signing.secret.as_deref();
+    let need =
+        || secret.ok_or_else(|| format!("{platform:?} deliveries are signed: pass --secret"));
+    Ok(match platform {
+        Platform::Funtek => match secret {
+            Some(token) => funtek::Signer::token(token).request(url, body),
+            None => funtek::Signer::none().request(url, body),
+        },
+        Platform::Kamigo => kamigo::Signer::new(need()?).request(url, body),
+        Platform::Chatwork => {
+            let signer = chatwork::Signer::new(need()?).map_err(|e| e.to_string())?;
+            let signer = if signing.in_query {
+                signer.in_query()
+            } else {
+                signer
+            };
+            signer.request(url, body)
+        }
+        Platform::Wechatpadpro => {
+            let signer = wechatpadpro::Signer::new(need()?);
+            let signer = if signing.concat {
+                signer.concat()
+            } else {
+                signer
+            };
+            signer.request(url, body)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_every_platform_builds_and_signs() {
+        for platform in Platform::value_variants() {
+            for kind in kinds(*platform) {
+                let options = Options {
+                    event: Some((*kind).to_owned()),
+                    text: "hi".into(),
+                    room: Some("42".into()),
+                    id: Some("id-1".into()),
+                    state: Some("idle".into()),
+                    member: "Ann".into(),
+                };
+                let body = body(*platform, &options).expect("a body");
+                let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+                assert!(json.is_object());
+                let signing = Signing {
+                    secret: Some("aGVsbG8=".into()),
+                    ..Signing::default()
+                };
+                let request =
+                    request(*platform, "http://127.0.0.1:8080/x", &signing, body).expect("signed");
+                assert_eq!(request.method(), http::Method::POST);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_input_is_explained() {
+        let options = Options {
+            event: Some("nope".into()),
+            ..Options::default()
+        };
+        let error = body(Platform::Kamigo, &options).unwrap_err();
+        assert!(error.contains("message, member_joined"), "{error}");
+        let chatwork_room = Options {
+            room: Some("abc".into()),
+            ..Options::default()
+        };
+        assert!(body(Platform::Chatwork, &chatwork_room).is_err());
+        let unsigned = request(
+            Platform::Kamigo,
+            "http://x/",
+            &Signing::default(),
+            Bytes::new(),
+        );
+        assert!(unsigned.unwrap_err().contains("--secret"));
+        let bad_token = Signing {
+            secret: Some("%%%".into()),
+            ..Signing::default()
+        };
+        assert!(request(Platform::Chatwork, "http://x/", &bad_token, Bytes::new()).is_err());
+    }
+}
