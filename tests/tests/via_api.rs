@@ -38,6 +38,51 @@ async fn send_wechat(addr: std::net::SocketAddr, event: wechatpadpro::Event) -> 
     tcp::send(addr, request).await.expect("answered")
 }
 
+/// A bot whose one state echoes and counts its runs.
+fn counting_bot(runs: Arc<Mutex<u32>>) -> Bot {
+    echo_with(move |_| {
+        *runs.lock().expect("lock") += 1;
+        None
+    })
+}
+
+/// A bot whose one state echoes, but holds a message "hold" until `gate` is notified.
+fn holding_bot(gate: Arc<Notify>) -> Bot {
+    echo_with(move |text| (text == "hold").then(|| gate.clone()))
+}
+
+/// An echo bot that calls `before` with each text first, and waits on the gate it may return.
+fn echo_with<F>(before: F) -> Bot
+where
+    F: Fn(&str) -> Option<Arc<Notify>> + Send + Sync + 'static,
+{
+    let before = Arc::new(before);
+    Bot::builder()
+        .initial("idle")
+        .state(
+            "idle",
+            handler_fn(move |_cx, event| {
+                let gate = before(event.text().unwrap_or_default());
+                async move {
+                    if let Some(gate) = gate {
+                        gate.notified().await;
+                    }
+                    Ok(Reply::text(event.text().unwrap_or_default()))
+                }
+            }),
+        )
+        .build()
+        .expect("bot")
+}
+
+/// Asks the admin listener to replay dead letter `id`.
+async fn replay(admin: std::net::SocketAddr, id: u64) -> TestResponse {
+    let request = http::Request::post(format!("/dead-letters/{id}/replay"))
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .expect("request");
+    tcp::send(admin, request).await.expect("answered")
+}
+
 fn assert_ack(response: &TestResponse, ack: &str) {
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     assert_eq!(response.text(), ack);
@@ -200,21 +245,7 @@ async fn sample_bot_on_chatwork_replies_through_the_rest_api_in_order() {
 #[tokio::test]
 async fn a_duplicate_is_acknowledged_identically_and_handled_once() {
     let runs = Arc::new(Mutex::new(0_u32));
-    let counted = runs.clone();
-    let bot = Bot::builder()
-        .initial("idle")
-        .state(
-            "idle",
-            handler_fn(move |_cx, event| {
-                let counted = counted.clone();
-                async move {
-                    *counted.lock().expect("lock") += 1;
-                    Ok(Reply::text(event.text().unwrap_or_default()))
-                }
-            }),
-        )
-        .build()
-        .expect("bot");
+    let bot = counting_bot(runs.clone());
     let (channel, mut replies) = kamigo_channel();
     let server = start_channel(channel, bot, Workers::default()).await;
     let addr = server.local_addr();
@@ -307,23 +338,7 @@ async fn a_thousand_messages_in_fifty_conversations_keep_order_and_lose_nothing(
 #[tokio::test]
 async fn a_full_queue_answers_503_and_the_sender_retry_is_accepted_later() {
     let gate = Arc::new(Notify::new());
-    let held = gate.clone();
-    let bot = Bot::builder()
-        .initial("idle")
-        .state(
-            "idle",
-            handler_fn(move |_cx, event| {
-                let held = held.clone();
-                async move {
-                    if event.text() == Some("hold") {
-                        held.notified().await;
-                    }
-                    Ok(Reply::text(event.text().unwrap_or_default()))
-                }
-            }),
-        )
-        .build()
-        .expect("bot");
+    let bot = holding_bot(gate.clone());
     let (channel, mut replies) = kamigo_channel();
     let workers = Workers::default().with_workers(1).with_capacity(1);
     let server = start_channel(channel, bot, workers).await;
@@ -355,21 +370,7 @@ async fn a_failing_outbox_retries_then_dead_letters_and_a_replay_delivers() {
     outbox.fail_with((0..3).map(|n| OutboxError::transient(format!("down #{n}"))));
     let adapter = KamigoAdapter::new(&[Secret::new(KAMIGO_SECRET)]).expect("a secret");
     let runs = Arc::new(Mutex::new(0_u32));
-    let counted = runs.clone();
-    let bot = Bot::builder()
-        .initial("idle")
-        .state(
-            "idle",
-            handler_fn(move |_cx, event| {
-                let counted = counted.clone();
-                async move {
-                    *counted.lock().expect("lock") += 1;
-                    Ok(Reply::text(event.text().unwrap_or_default()))
-                }
-            }),
-        )
-        .build()
-        .expect("bot");
+    let bot = counting_bot(runs.clone());
     let channel = Channel::new("kamigo", adapter).with_outbox(outbox);
     let server = start_channel(channel, bot, quick_retries(3)).await;
     let (addr, admin) = (server.local_addr(), server.admin_addr().expect("admin"));
@@ -393,26 +394,12 @@ async fn a_failing_outbox_retries_then_dead_letters_and_a_replay_delivers() {
     assert_eq!(letters[0]["last_error"], "outbox: down #2");
     let id = letters[0]["id"].as_u64().expect("an id");
 
-    let replay = tcp::send(
-        admin,
-        http::Request::post(format!("/dead-letters/{id}/replay"))
-            .body(http_body_util::Full::new(bytes::Bytes::new()))
-            .expect("request"),
-    )
-    .await
-    .expect("answered");
-    assert_eq!(replay.status, StatusCode::OK, "{}", replay.text());
+    let replayed = replay(admin, id).await;
+    assert_eq!(replayed.status, StatusCode::OK, "{}", replayed.text());
     assert_eq!(replies.next_text().await, "lost for now");
     // The reply was kept with the job: the handler ran once for each message, not again.
     assert_eq!(*runs.lock().expect("lock"), 2);
-    let again = tcp::send(
-        admin,
-        http::Request::post(format!("/dead-letters/{id}/replay"))
-            .body(http_body_util::Full::new(bytes::Bytes::new()))
-            .expect("request"),
-    )
-    .await
-    .expect("answered");
+    let again = replay(admin, id).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 
     let log = tcp::get(admin, "/deliveries?limit=50")
@@ -472,23 +459,7 @@ async fn chatwork_rate_limits_and_server_errors_are_retried() {
 #[tokio::test]
 async fn chatwork_keeps_a_delivery_the_full_queue_cannot_take() {
     let gate = Arc::new(Notify::new());
-    let held = gate.clone();
-    let bot = Bot::builder()
-        .initial("idle")
-        .state(
-            "idle",
-            handler_fn(move |_cx, event| {
-                let held = held.clone();
-                async move {
-                    if event.text() == Some("hold") {
-                        held.notified().await;
-                    }
-                    Ok(Reply::text(event.text().unwrap_or_default()))
-                }
-            }),
-        )
-        .build()
-        .expect("bot");
+    let bot = holding_bot(gate.clone());
     let token = chatwork::Signer::sample_token();
     let (outbox, mut replies) = RecordingOutbox::new();
     let adapter = ChatworkAdapter::new(&[Secret::new(&token)]).expect("token");
@@ -526,15 +497,8 @@ async fn chatwork_keeps_a_delivery_the_full_queue_cannot_take() {
     let letter = dead.json()["dead_letters"][0].clone();
     assert_eq!(letter["reason"], "queue_full");
     let id = letter["id"].as_u64().expect("an id");
-    let replay = tcp::send(
-        admin,
-        http::Request::post(format!("/dead-letters/{id}/replay"))
-            .body(http_body_util::Full::new(bytes::Bytes::new()))
-            .expect("request"),
-    )
-    .await
-    .expect("answered");
-    assert_eq!(replay.status, StatusCode::OK);
+    let replayed = replay(admin, id).await;
+    assert_eq!(replayed.status, StatusCode::OK);
     assert_eq!(replies.next_text().await, "kept");
     server.shutdown().await;
 }
