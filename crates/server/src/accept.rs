@@ -17,7 +17,7 @@ use tokio::time::{Instant, timeout_at};
 
 use crate::app::{DEFAULT_TTL, Route};
 use crate::deliver::{LEASE_BEYOND_DEADLINE, answer_by, replay};
-use crate::delivery_log::{DeliveryLog, Outcome, Record};
+use crate::delivery_log::{DeliveryLog, Outcome};
 use crate::respond::{self, Body};
 
 pub(crate) struct Acceptance<'a> {
@@ -41,19 +41,8 @@ impl Acceptance<'_> {
         let answer_by = answer_by(self.arrived, adapter.deadline());
         let key = DeliveryKey::new(&route.name, &self.inbound.delivery_id);
         let lease = adapter.deadline() + LEASE_BEYOND_DEADLINE;
-        let record = |outcome: Outcome| {
-            Record::new(
-                &route.name,
-                adapter.platform(),
-                outcome,
-                self.arrived.elapsed(),
-            )
-            .delivery(
-                self.inbound.event.kind().name(),
-                &self.inbound.conversation,
-                &self.inbound.delivery_id,
-            )
-        };
+        let record =
+            |outcome: Outcome| route.record(&self.inbound, outcome, self.arrived.elapsed());
 
         let token = match timeout_at(answer_by, self.ledger.claim(&key, lease)).await {
             Ok(Ok(Claim::New(token))) => token,

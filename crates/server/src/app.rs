@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::{Bot, BoxError};
-use botwire_platforms::{Adapter, LogOutbox, Mode, Outbox, Parsed};
+use botwire_platforms::{Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed};
 use botwire_store::{Ledger, Queue, StateStore};
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
@@ -66,6 +66,17 @@ pub(crate) struct Route {
     pub(crate) bot: Arc<Bot>,
     /// Where replies go (via-API platforms).
     pub(crate) outbox: Arc<dyn Outbox>,
+}
+
+impl Route {
+    /// A delivery-log record of `outcome` for `inbound` on this channel.
+    pub(crate) fn record(&self, inbound: &Inbound, outcome: Outcome, latency: Duration) -> Record {
+        Record::new(&self.name, self.adapter.platform(), outcome, latency).delivery(
+            inbound.event.kind().name(),
+            &inbound.conversation,
+            &inbound.delivery_id,
+        )
+    }
 }
 
 impl App {

@@ -189,17 +189,11 @@ impl Work {
         let outcome = AssertUnwindSafe(bot.dispatch(&cx, &inbound.event))
             .catch_unwind()
             .await;
-        let dispatched = match outcome {
-            Ok(Ok(dispatched)) => dispatched,
+        let failure = match outcome {
+            Ok(Ok(dispatched)) => Ok(dispatched),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "the handler failed; the sender's retry will run it again");
-                self.log.record(
-                    self.record(Outcome::Failed)
-                        .states(&state, None)
-                        .detail(format!("handler: {error}")),
-                );
-                self.release(&key).await;
-                return None;
+                Err(format!("handler: {error}"))
             }
             Err(panic) => {
                 let panic = panic_message(&*panic);
@@ -207,10 +201,16 @@ impl Work {
                     panic,
                     "the handler panicked; the sender's retry will run it again"
                 );
+                Err(format!("handler panicked: {panic}"))
+            }
+        };
+        let dispatched = match failure {
+            Ok(dispatched) => dispatched,
+            Err(detail) => {
                 self.log.record(
                     self.record(Outcome::Failed)
                         .states(&state, None)
-                        .detail(format!("handler panicked: {panic}")),
+                        .detail(detail),
                 );
                 self.release(&key).await;
                 return None;
@@ -237,17 +237,8 @@ impl Work {
     }
 
     fn record(&self, outcome: Outcome) -> Record {
-        Record::new(
-            &self.route.name,
-            self.route.adapter.platform(),
-            outcome,
-            self.arrived.elapsed(),
-        )
-        .delivery(
-            self.inbound.event.kind().name(),
-            &self.inbound.conversation,
-            &self.inbound.delivery_id,
-        )
+        self.route
+            .record(&self.inbound, outcome, self.arrived.elapsed())
     }
 
     async fn release(&self, key: &DeliveryKey<'_>) {

@@ -73,30 +73,29 @@ enum Attempt {
 async fn process(app: &App, mut job: Job) {
     let started = Instant::now();
     let Some(route) = app.route_by_channel(&job.channel) else {
-        bury(app, job, "its channel is no longer mounted", started, None).await;
+        bury(
+            app,
+            job,
+            "its channel is no longer mounted",
+            started,
+            "unknown",
+        )
+        .await;
         return;
     };
     let inbound = match route.adapter.parse(job.body.clone()) {
         Ok(Parsed::Event(inbound)) => *inbound,
         _ => {
-            bury(app, job, "the body no longer parses", started, None).await;
+            let platform = route.adapter.platform();
+            bury(app, job, "the body no longer parses", started, platform).await;
             return;
         }
     };
     let attempt = attempt(app, &route, &inbound, job.progress.take()).await;
     let record = |outcome: Outcome, attempts: u32| {
-        Record::new(
-            &route.name,
-            route.adapter.platform(),
-            outcome,
-            started.elapsed(),
-        )
-        .delivery(
-            inbound.event.kind().name(),
-            &inbound.conversation,
-            &inbound.delivery_id,
-        )
-        .attempt(attempts)
+        route
+            .record(&inbound, outcome, started.elapsed())
+            .attempt(attempts)
     };
     match attempt {
         Attempt::Done { reply, states } => {
@@ -252,8 +251,7 @@ async fn save(
     })
 }
 
-async fn bury(app: &App, job: Job, reason: &str, started: Instant, route: Option<&Route>) {
-    let platform = route.map_or("unknown", |r| r.adapter.platform());
+async fn bury(app: &App, job: Job, reason: &str, started: Instant, platform: &'static str) {
     app.log().record(
         Record::new(
             &job.channel,
