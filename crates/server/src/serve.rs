@@ -495,6 +495,8 @@ async fn accept_loop<S, F>(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // A sender may close its side once the request is out: the answer is still owed.
+        .half_close(true)
         .keep_alive(true);
     builder
         .http2()
