@@ -6,6 +6,7 @@
 //! - [`chatwork_api::FakeApi`]: a fake Chatwork REST API on loopback, for the real client.
 //! - [`TestClient`]: drive a server's [`App`](botwire_server::App) in process, no socket.
 //! - [`tcp`]: send requests to a running server over real TCP.
+//! - [`raw`]: write requests byte for byte (lying lengths, chunked bodies) and read the answer.
 //!
 //! ```
 //! use botwire_testkit::{funtek, TestClient};
@@ -35,6 +36,7 @@ mod event;
 pub mod funtek;
 pub mod kamigo;
 pub mod outbox;
+pub mod raw;
 pub mod tcp;
 pub mod wechatpadpro;
 
