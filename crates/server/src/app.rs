@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::{Bot, BoxError};
-use botwire_platforms::{Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed};
+use botwire_platforms::{Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed, Rejection};
 use botwire_store::{Ledger, Queue, StateStore};
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
@@ -211,32 +211,41 @@ impl App {
         if parts.method != Method::POST {
             return respond::method_not_allowed("POST");
         }
+        let adapter = &route.adapter;
+        let refused = |rejection: &Rejection, verified: bool| {
+            tracing::debug!(channel = %route.name, code = rejection.code, verified, "refused");
+            self.log().record(
+                Record::new(
+                    &route.name,
+                    adapter.platform(),
+                    Outcome::Rejected,
+                    arrived.elapsed(),
+                )
+                .detail(format!("{}: {}", rejection.code, rejection.message)),
+            );
+            let (status, body) = adapter.refuse(rejection, verified);
+            respond::json(status, body)
+        };
         let body = match self.read_body(&parts, body).await {
             Ok(body) => body,
-            Err(response) => return response,
+            Err(rejection) => {
+                let mut response = refused(&rejection, false);
+                if rejection.status == StatusCode::REQUEST_TIMEOUT {
+                    // The rest of the body may still come: the connection cannot be reused.
+                    response.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                }
+                return response;
+            }
         };
         // Verify before parse: nothing of an unauthenticated body is looked at.
-        let adapter = &route.adapter;
         if let Err(rejection) = adapter.verify(&parts, &body) {
-            tracing::debug!(channel = %route.name, code = rejection.code, "rejected");
-            let (status, body) = adapter.refuse(&rejection, false);
-            return respond::json(status, body);
+            return refused(&rejection, false);
         }
         let inbound = match adapter.parse(body.clone()) {
-            Err(rejection) => {
-                tracing::debug!(channel = %route.name, code = rejection.code, "malformed");
-                self.log().record(
-                    Record::new(
-                        &route.name,
-                        adapter.platform(),
-                        Outcome::Failed,
-                        arrived.elapsed(),
-                    )
-                    .detail(rejection.message.clone()),
-                );
-                let (status, body) = adapter.refuse(&rejection, true);
-                return respond::json(status, body);
-            }
+            Err(rejection) => return refused(&rejection, true),
             Ok(Parsed::Event(inbound)) => *inbound,
             Ok(Parsed::Ignored { reason }) => {
                 tracing::debug!(channel = %route.name, reason, "ignored");
@@ -284,18 +293,14 @@ impl App {
         }
     }
 
-    async fn read_body<B>(
-        &self,
-        parts: &http::request::Parts,
-        body: B,
-    ) -> Result<Bytes, Response<Body>>
+    async fn read_body<B>(&self, parts: &http::request::Parts, body: B) -> Result<Bytes, Rejection>
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<BoxError>,
     {
         let limit = self.inner.limits.body_bytes;
         let too_large = || {
-            respond::error(
+            Rejection::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
                 "the body is larger than this endpoint accepts",
@@ -314,24 +319,15 @@ impl App {
         match tokio::time::timeout(self.inner.limits.body_timeout, collect).await {
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
             Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-            Ok(Err(_)) => Err(respond::error(
-                StatusCode::BAD_REQUEST,
+            Ok(Err(_)) => Err(Rejection::bad_request(
                 "body_unreadable",
                 "the body could not be read",
             )),
-            Err(_) => {
-                let mut response = respond::error(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "body_timeout",
-                    "the body took too long to arrive",
-                );
-                // The rest of the body may still come: the connection cannot be reused.
-                response.headers_mut().insert(
-                    http::header::CONNECTION,
-                    http::HeaderValue::from_static("close"),
-                );
-                Err(response)
-            }
+            Err(_) => Err(Rejection::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the body took too long to arrive",
+            )),
         }
     }
 

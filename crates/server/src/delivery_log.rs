@@ -16,6 +16,8 @@ pub const DEFAULT_CAPACITY: usize = 1000;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Outcome {
+    /// Refused before it reached a handler: bad credentials, too large, too slow, malformed.
+    Rejected,
     /// The handler answered with a message, and it was delivered.
     Replied,
     /// The handler answered without a message.
@@ -36,7 +38,8 @@ pub enum Outcome {
     DeadLetter,
 }
 
-const OUTCOMES: [Outcome; 9] = [
+const OUTCOMES: [Outcome; 10] = [
+    Outcome::Rejected,
     Outcome::Replied,
     Outcome::NoReply,
     Outcome::Late,
