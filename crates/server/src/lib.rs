@@ -13,6 +13,7 @@ mod admin;
 mod app;
 mod channel;
 pub mod config;
+mod connection;
 mod deliver;
 pub mod delivery_log;
 mod limits;

@@ -1,6 +1,5 @@
 //! `Server`: configure, bind, accept, shut down gracefully.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -11,20 +10,19 @@ use botwire_platforms::Outbox;
 use botwire_store::{Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue, StateStore};
 use http::{Request, Response};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::app::Stores;
 use crate::config::{ConfigError, Settings, StoreKind};
 use crate::delivery_log::DeliveryLog;
 use crate::respond::Body;
-use crate::{App, Channel, Limits, Workers, admin, worker};
+use crate::{App, Channel, Limits, Workers, admin, connection, worker};
 
 /// The webhook receiver. Configure it, give it a bot, and [`serve`](Server::serve).
 ///
@@ -480,7 +478,7 @@ async fn drain(app: &App, grace: Duration) {
 }
 
 /// Accepts connections and serves each with `service` until `stop`, then lets open
-/// connections finish within the grace period.
+/// connections finish within the grace period and drops those that do not.
 async fn accept_loop<S, F>(
     listener: TcpListener,
     limits: Limits,
@@ -490,19 +488,13 @@ async fn accept_loop<S, F>(
     S: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout)
-        // A sender may close its side once the request is out: the answer is still owed.
-        .half_close(true)
-        .keep_alive(true);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(limits.max_streams);
-    let graceful = GracefulShutdown::new();
+    let builder = http_builder(&limits);
+    let lifecycle = connection::Lifecycle {
+        stop: stop.clone(),
+        force: CancellationToken::new(),
+        tasks: TaskTracker::new(),
+        idle_timeout: limits.idle_timeout,
+    };
     let permits = Arc::new(Semaphore::new(limits.max_connections));
 
     loop {
@@ -527,46 +519,54 @@ async fn accept_loop<S, F>(
             },
             () = stop.cancelled() => break,
         };
-        serve_connection(&builder, &graceful, service.clone(), stream, peer, permit);
+        connection::spawn(&builder, &lifecycle, service.clone(), stream, peer, permit);
     }
     drop(listener);
 
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+    lifecycle.tasks.close();
+    if tokio::time::timeout(limits.shutdown_grace, lifecycle.tasks.wait())
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after the grace period were closed");
+        tracing::warn!(
+            open = lifecycle.tasks.len(),
+            "connections still open after the grace period were closed"
+        );
+        lifecycle.force.cancel();
+        lifecycle.tasks.wait().await;
     }
 }
 
-fn serve_connection<S, F>(
-    builder: &auto::Builder<TokioExecutor>,
-    graceful: &GracefulShutdown,
-    service: S,
-    stream: TcpStream,
-    peer: SocketAddr,
-    permit: tokio::sync::OwnedSemaphorePermit,
-) where
-    S: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
-    F: Future<Output = Response<Body>> + Send + 'static,
-{
-    // Webhook answers are small; send them without waiting to fill a segment.
-    let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| {
-        let response = service(request);
-        async move { Ok::<_, Infallible>(response.await) }
-    });
-    let connection = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .into_owned();
-    let connection = graceful.watch(connection);
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(%peer, %error, "connection ended with an error");
-        }
-        drop(permit);
-    });
+/// hyper's HTTP/1 and HTTP/2 settings from the limits.
+fn http_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        // The read buffer bounds the head: a longer one is answered 431.
+        .max_buf_size(limits.header_bytes.max(crate::limits::MIN_HEADER_BYTES))
+        .max_headers(limits.max_headers)
+        // A sender may close its side once the request is out: the answer is still owed.
+        .half_close(true)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.max_streams)
+        .max_header_list_size(u32::try_from(limits.header_bytes).unwrap_or(u32::MAX))
+        // Rapid reset (CVE-2023-44487): streams a client opens and cancels before they are
+        // served count against this; past it the connection gets GOAWAY.
+        .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
+        .max_local_error_reset_streams(H2_MAX_ERROR_RESETS);
+    builder
 }
+
+/// Streams one HTTP/2 connection may reset before they are served (h2's own default).
+const H2_MAX_PENDING_RESETS: usize = 20;
+/// Streams the server may reset for a client's protocol errors before it closes the
+/// connection (h2's own default).
+const H2_MAX_ERROR_RESETS: usize = 1024;
 
 async fn shutdown_signal() -> std::io::Result<()> {
     #[cfg(unix)]

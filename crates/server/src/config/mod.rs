@@ -100,8 +100,11 @@ const QUEUE_KEYS: [&str; 7] = [
     "handler_timeout",
 ];
 const CONFIG: &str = "CONFIG";
-const LIMIT_KEYS: [&str; 6] = [
+const LIMIT_KEYS: [&str; 9] = [
     "body_bytes",
+    "header_bytes",
+    "max_headers",
+    "idle_timeout",
     "header_timeout",
     "body_timeout",
     "max_connections",
@@ -109,9 +112,9 @@ const LIMIT_KEYS: [&str; 6] = [
     "shutdown_grace",
 ];
 /// Words a channel may not be named, since server-wide variables start with them.
-const RESERVED: [&str; 11] = [
+const RESERVED: [&str; 12] = [
     "listen", "store", "config", "data", "admin", "body", "header", "max", "shutdown", "log",
-    "queue",
+    "queue", "idle",
 ];
 
 impl Settings {
@@ -386,6 +389,22 @@ fn limits(settings: &ChannelSettings) -> Result<Limits, ConfigError> {
     if let Some(n) = count("body_bytes")? {
         limits.body_bytes =
             usize::try_from(n).map_err(|_| settings.error("body_bytes", "too large"))?;
+    }
+    if let Some(n) = count("header_bytes")? {
+        let n = usize::try_from(n).map_err(|_| settings.error("header_bytes", "too large"))?;
+        if n < crate::limits::MIN_HEADER_BYTES {
+            return Err(settings
+                .error("header_bytes", "must be at least 8192")
+                .into());
+        }
+        limits.header_bytes = n;
+    }
+    if let Some(n) = count("max_headers")? {
+        limits.max_headers =
+            usize::try_from(n).map_err(|_| settings.error("max_headers", "too large"))?;
+    }
+    if let Some(d) = duration("idle_timeout")? {
+        limits.idle_timeout = d;
     }
     if let Some(n) = count("max_connections")? {
         limits.max_connections =

@@ -64,6 +64,9 @@ fn file_declares_channels_and_env_wins() {
         [limits]
         body_bytes = 4096
         max_connections = 8
+        header_bytes = 32768
+        max_headers = 20
+        idle_timeout = "5s"
         [channels.funtek]
         token = "from-file"
         [channels.funtek-eu]
@@ -82,6 +85,9 @@ fn file_declares_channels_and_env_wins() {
     assert_eq!(settings.listen.port(), 9000);
     assert_eq!(settings.limits.body_bytes, 4096);
     assert_eq!(settings.limits.max_connections, 8);
+    assert_eq!(settings.limits.header_bytes, 32768);
+    assert_eq!(settings.limits.max_headers, 20);
+    assert_eq!(settings.limits.idle_timeout, Duration::from_secs(5));
     assert_eq!(
         channel(&settings, "funtek")
             .settings
@@ -121,6 +127,21 @@ fn errors_name_the_setting_and_never_the_value() {
             None,
             &[("BOTWIRE_BODY_BYTES", "0")],
             "BOTWIRE_BODY_BYTES: expected a whole number above zero",
+        ),
+        (
+            None,
+            &[("BOTWIRE_HEADER_BYTES", "4096")],
+            "BOTWIRE_HEADER_BYTES: must be at least 8192",
+        ),
+        (
+            None,
+            &[("BOTWIRE_IDLE_TIMEOUT", "soon")],
+            "BOTWIRE_IDLE_TIMEOUT",
+        ),
+        (
+            Some("[channels.idle]\nplatform = \"funtek\""),
+            &[],
+            "channels.idle: this name is reserved",
         ),
         (
             None,
