@@ -69,13 +69,7 @@ impl Acceptance<'_> {
                 };
             }
             Ok(Err(e)) => return refuse(store_down(&e)),
-            Err(_) => {
-                return refuse(Rejection::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "store_slow",
-                    "the ledger did not answer in time; retry later",
-                ));
-            }
+            Err(_) => return refuse(store_slow()),
         };
 
         let job = NewJob::new(
@@ -84,7 +78,14 @@ impl Acceptance<'_> {
             &self.inbound.delivery_id,
             self.body.clone(),
         );
-        let kept = match self.queue.push(job.clone()).await {
+        let pushed = match timeout_at(answer_by, self.queue.push(job.clone())).await {
+            Ok(pushed) => pushed,
+            Err(_) => {
+                self.release(token, &key).await;
+                return refuse(store_slow());
+            }
+        };
+        let kept = match pushed {
             Ok(_) => {
                 self.log.record(record(Outcome::Queued));
                 true
@@ -127,8 +128,13 @@ impl Acceptance<'_> {
         if kept {
             let ttl = self.inbound.remember_for.unwrap_or(DEFAULT_TTL);
             let cached = CachedResponse::new(StatusCode::OK.as_u16(), ack.clone());
-            if let Err(error) = self.ledger.complete(&key, token, cached, ttl).await {
-                tracing::warn!(%error, "could not record the acknowledgement in the ledger");
+            let complete = self.ledger.complete(&key, token, cached, ttl);
+            match tokio::time::timeout(STORE_GRACE, complete).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "could not record the acknowledgement in the ledger");
+                }
+                Err(_) => tracing::warn!("the ledger did not record the acknowledgement in time"),
             }
         } else {
             self.release(token, &key).await;
@@ -137,10 +143,27 @@ impl Acceptance<'_> {
     }
 
     async fn release(&self, token: botwire_store::ClaimToken, key: &DeliveryKey<'_>) {
-        if let Err(error) = self.ledger.release(key, token).await {
-            tracing::warn!(%error, "could not release the claim");
+        match tokio::time::timeout(STORE_GRACE, self.ledger.release(key, token)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "could not release the claim"),
+            // The lease runs out by itself; the sender's retry can claim it then.
+            Err(_) => tracing::warn!("the ledger did not release the claim in time"),
         }
     }
+}
+
+/// How long bookkeeping after the decision (recording an ack, releasing a claim) may hold the
+/// answer when a store hangs.
+const STORE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// A store did not answer before the platform's deadline: nothing was accepted.
+pub(crate) fn store_slow() -> Rejection {
+    tracing::warn!("a store did not answer in time");
+    Rejection::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_slow",
+        "a store did not answer in time; retry later",
+    )
 }
 
 pub(crate) fn store_down(error: &StoreError) -> Rejection {

@@ -23,6 +23,9 @@ use crate::respond::{self, Body};
 use crate::turns::Turns;
 use crate::{Channel, Limits, ServeError, Workers, accept, deliver};
 
+/// How long `/readyz` waits for the stores: a hanging store makes the instance unready.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long a done delivery's response is remembered for duplicates.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -280,6 +283,7 @@ impl App {
                     route,
                     inbound,
                     arrived,
+                    handler_timeout: self.workers().handler_timeout,
                 };
                 delivery
                     .run(
@@ -347,9 +351,19 @@ impl App {
             self.states().ping().await?;
             self.queue().stats().await.map(|_| ())
         };
-        match checks.await {
-            Ok(()) => respond::json(StatusCode::OK, Bytes::from_static(br#"{"status":"ready"}"#)),
-            Err(e) => {
+        match tokio::time::timeout(READINESS_TIMEOUT, checks).await {
+            Ok(Ok(())) => {
+                respond::json(StatusCode::OK, Bytes::from_static(br#"{"status":"ready"}"#))
+            }
+            Err(_) => {
+                tracing::warn!("not ready: a store did not answer in time");
+                respond::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_slow",
+                    "a store did not answer in time",
+                )
+            }
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, "not ready: a store is unreachable");
                 respond::error(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -21,7 +21,7 @@ use tokio::time::{Instant, timeout_at};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::accept::store_down;
+use crate::accept::{store_down, store_slow};
 use crate::app::{DEFAULT_TTL, Route};
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::respond::{self, Body};
@@ -37,6 +37,8 @@ pub(crate) struct Delivery {
     pub(crate) route: Arc<Route>,
     pub(crate) inbound: Inbound,
     pub(crate) arrived: Instant,
+    /// How long a handler may run in all, late or not; past it, it is cancelled.
+    pub(crate) handler_timeout: Duration,
 }
 
 /// When the answer must leave: the deadline less a margin of a tenth of it, at most 500 ms.
@@ -102,12 +104,15 @@ impl Delivery {
             respond::json(status, body)
         };
         let key = DeliveryKey::new(&self.route.name, &self.inbound.delivery_id);
-        let lease = deadline + LEASE_BEYOND_DEADLINE;
+        // A late handler runs until its own timeout at most; the claim outlives it.
+        let runs_for = deadline.max(self.handler_timeout);
+        let lease = runs_for + LEASE_BEYOND_DEADLINE;
 
         let claim = match timeout_at(answer_by, ledger.claim(&key, lease)).await {
             Ok(Ok(claim)) => claim,
             Ok(Err(e)) => return refuse(store_down(&e)),
-            Err(_) => return late(),
+            // Nothing ran: tell the sender to retry rather than acknowledge a lost delivery.
+            Err(_) => return refuse(store_slow()),
         };
         let token = match claim {
             Claim::New(token) => token,
@@ -144,6 +149,7 @@ impl Delivery {
             log: log.clone(),
             arrived: self.arrived,
             deadline: self.arrived + deadline,
+            cancel_at: self.arrived + runs_for,
         };
         let handle = tasks.spawn(work.run().in_current_span());
         match timeout_at(answer_by, handle).await {
@@ -164,6 +170,8 @@ struct Work {
     log: Arc<DeliveryLog>,
     arrived: Instant,
     deadline: Instant,
+    /// When the handler is cancelled if it has not finished.
+    cancel_at: Instant,
 }
 
 impl Work {
@@ -186,16 +194,18 @@ impl Work {
             self.deadline.into_std(),
         );
         let key = DeliveryKey::new(name, &inbound.delivery_id);
-        let outcome = AssertUnwindSafe(bot.dispatch(&cx, &inbound.event))
-            .catch_unwind()
-            .await;
-        let failure = match outcome {
-            Ok(Ok(dispatched)) => Ok(dispatched),
-            Ok(Err(error)) => {
+        let dispatch = AssertUnwindSafe(bot.dispatch(&cx, &inbound.event)).catch_unwind();
+        let failure = match timeout_at(self.cancel_at, dispatch).await {
+            Err(_) => {
+                tracing::error!("the handler ran past its timeout and was cancelled");
+                Err("handler timed out and was cancelled".to_owned())
+            }
+            Ok(Ok(Ok(dispatched))) => Ok(dispatched),
+            Ok(Ok(Err(error))) => {
                 tracing::warn!(%error, "the handler failed; the sender's retry will run it again");
                 Err(format!("handler: {error}"))
             }
-            Err(panic) => {
+            Ok(Err(panic)) => {
                 let panic = panic_message(&*panic);
                 tracing::error!(
                     panic,

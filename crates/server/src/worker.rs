@@ -9,7 +9,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use botwire_core::{Context, Reply};
-use botwire_platforms::{Inbound, Outgoing, Parsed};
+use botwire_platforms::{Inbound, OutboxError, Outgoing, Parsed};
 use botwire_store::{ConversationKey, Job, Queue, StateStore, StoreError};
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -182,7 +182,15 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, waiting: Option<By
         inbound.event.clone(),
         reply,
     );
-    match route.outbox.send(&outgoing).await {
+    let timeout = app.workers().handler_timeout;
+    let sent = tokio::time::timeout(timeout, route.outbox.send(&outgoing))
+        .await
+        .unwrap_or_else(|_| {
+            Err(OutboxError::transient(format!(
+                "no answer within {timeout:?}"
+            )))
+        });
+    match sent {
         Ok(()) => Attempt::Done {
             reply: Some(text),
             states: states_or_sent,
@@ -204,16 +212,14 @@ async fn dispatch(
     inbound: &Inbound,
 ) -> Result<(Reply, (String, Option<String>)), String> {
     let key = ConversationKey::new(&route.name, &inbound.conversation);
-    let stored = app
-        .states()
-        .load(&key)
-        .await
+    let timeout = app.workers().handler_timeout;
+    let stored = bounded(timeout, app.states().load(&key))
+        .await?
         .map_err(|e| format!("state store: {e}"))?;
     let state = route
         .bot
         .current_state(stored.as_ref().map(|v| v.state.as_str()));
     tracing::Span::current().record("state", &*state);
-    let timeout = app.workers().handler_timeout;
     let cx = Context::new(
         route.adapter.platform(),
         route.name.clone(),
@@ -233,9 +239,24 @@ async fn dispatch(
         .changed
         .then(|| dispatched.next_state.to_string());
     if let Some(next) = &after {
-        save(app.states(), &key, next, stored.map(|v| v.version)).await?;
+        bounded(
+            timeout,
+            save(app.states(), &key, next, stored.map(|v| v.version)),
+        )
+        .await??;
     }
     Ok((dispatched.reply, (state.to_string(), after)))
+}
+
+/// `work`, or an error when a store does not answer within `timeout` (a hanging store must
+/// not hold a worker for ever: the attempt fails and is retried).
+async fn bounded<T>(
+    timeout: std::time::Duration,
+    work: impl Future<Output = T>,
+) -> Result<T, String> {
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| format!("state store: no answer within {timeout:?}"))
 }
 
 async fn save(
