@@ -88,7 +88,8 @@ async fn old_and_new_secrets_both_verify_on_every_platform() {
                 .await
                 .expect("answered");
             assert_eq!(
-                response.status, expected,
+                response.status,
+                expected,
                 "{} signed with {secret}: {}",
                 rotation.variable,
                 response.text()

@@ -39,7 +39,7 @@ pub struct SettingError {
 }
 
 /// Keys every channel has, read by the server rather than the platform.
-const COMMON_KEYS: [&str; 2] = ["platform", "path"];
+const COMMON_KEYS: [&str; 3] = ["platform", "path", "allow_from"];
 
 impl ChannelSettings {
     /// Empty settings for the channel `name`.

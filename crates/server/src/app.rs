@@ -14,10 +14,12 @@ use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use ipnet::IpNet;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
+use crate::client_addr::{Peer, client_addr};
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::respond::{self, Body};
 use crate::turns::Turns;
@@ -42,6 +44,7 @@ struct Inner {
     limits: Limits,
     workers: Workers,
     log: Arc<DeliveryLog>,
+    trusted_proxies: Vec<IpNet>,
     turns: Turns,
     tasks: TaskTracker,
     /// Signalled whenever a worker finishes with a job (for draining at shutdown).
@@ -56,10 +59,11 @@ pub(crate) struct Stores {
     pub(crate) queue: Arc<dyn Queue>,
 }
 
-/// What channels without their own bot or outbox use.
+/// What channels without their own bot or outbox use, and whose forwarding headers count.
 pub(crate) struct Defaults {
     pub(crate) bot: Option<Arc<Bot>>,
     pub(crate) outbox: Option<Arc<dyn Outbox>>,
+    pub(crate) trusted_proxies: Vec<IpNet>,
 }
 
 /// A mounted channel, resolved.
@@ -69,6 +73,8 @@ pub(crate) struct Route {
     pub(crate) bot: Arc<Bot>,
     /// Where replies go (via-API platforms).
     pub(crate) outbox: Arc<dyn Outbox>,
+    /// Who may deliver (empty: anyone).
+    pub(crate) allow_from: Vec<IpNet>,
 }
 
 impl Route {
@@ -111,6 +117,7 @@ impl App {
                 adapter: channel.adapter,
                 bot,
                 outbox,
+                allow_from: channel.allow_from,
             });
             if by_channel
                 .insert(channel.name.clone(), route.clone())
@@ -130,6 +137,7 @@ impl App {
                 limits,
                 workers,
                 log,
+                trusted_proxies: defaults.trusted_proxies,
                 turns: Turns::default(),
                 tasks: TaskTracker::new(),
                 worked: Notify::new(),
@@ -229,6 +237,16 @@ impl App {
             let (status, body) = adapter.refuse(rejection, verified);
             respond::json(status, body)
         };
+        if !route.allow_from.is_empty() && !self.allowed(&route, &parts) {
+            return refused(
+                &Rejection::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden_address",
+                    "this address may not deliver to this webhook",
+                ),
+                false,
+            );
+        }
         let body = match self.read_body(&parts, body).await {
             Ok(body) => body,
             Err(rejection) => {
@@ -295,6 +313,16 @@ impl App {
                     .await
             }
         }
+    }
+
+    /// Whether the request comes from an address the channel accepts. A request with no known
+    /// peer (served in process) or an unusable forwarding chain is not.
+    fn allowed(&self, route: &Route, parts: &http::request::Parts) -> bool {
+        parts
+            .extensions
+            .get::<Peer>()
+            .and_then(|peer| client_addr(peer.0.ip(), &parts.headers, &self.inner.trusted_proxies))
+            .is_some_and(|addr| route.allow_from.iter().any(|net| net.contains(&addr)))
     }
 
     async fn read_body<B>(&self, parts: &http::request::Parts, body: B) -> Result<Bytes, Rejection>

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use ipnet::IpNet;
+
 use botwire_core::Bot;
 use botwire_platforms::{Adapter, Outbox};
 
@@ -15,6 +17,7 @@ pub struct Channel {
     pub(crate) adapter: Arc<dyn Adapter>,
     pub(crate) bot: Option<Arc<Bot>>,
     pub(crate) outbox: Option<Arc<dyn Outbox>>,
+    pub(crate) allow_from: Vec<IpNet>,
 }
 
 impl Channel {
@@ -31,6 +34,7 @@ impl Channel {
             adapter,
             bot: None,
             outbox: None,
+            allow_from: Vec::new(),
         }
     }
 
@@ -56,6 +60,15 @@ impl Channel {
         self
     }
 
+    /// Accepts deliveries only from these addresses or blocks (default: from anywhere). Behind
+    /// a reverse proxy, name the proxy in [`Server::trusted_proxies`](crate::Server::trusted_proxies)
+    /// so that the address it forwarded for is the one checked. Others get 403.
+    #[must_use]
+    pub fn allow_from(mut self, nets: impl IntoIterator<Item = IpNet>) -> Self {
+        self.allow_from = nets.into_iter().collect();
+        self
+    }
+
     /// The channel name.
     pub fn name(&self) -> &str {
         &self.name
@@ -78,6 +91,7 @@ impl fmt::Debug for Channel {
             .field("name", &self.name)
             .field("path", &self.path)
             .field("adapter", &self.adapter)
+            .field("allow_from", &self.allow_from)
             .finish_non_exhaustive()
     }
 }

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::client_addr::Peer;
 use crate::respond::Body;
 
 /// How the connections of one listener end.
@@ -52,7 +53,8 @@ pub(crate) fn spawn<S, F>(
     let _ = stream.set_nodelay(true);
     let activity = Arc::new(Activity::new());
     let counted = activity.clone();
-    let service = service_fn(move |request| {
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(Peer(peer));
         let in_flight = InFlight::start(&counted);
         let response = service(request);
         async move {

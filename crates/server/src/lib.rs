@@ -12,6 +12,7 @@ mod accept;
 mod admin;
 mod app;
 mod channel;
+mod client_addr;
 pub mod config;
 mod connection;
 mod deliver;

@@ -12,6 +12,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
+use ipnet::IpNet;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
@@ -43,6 +44,7 @@ pub struct Server {
     states: Option<Arc<dyn StateStore>>,
     queue: Option<Arc<dyn Queue>>,
     outbox: Option<Arc<dyn Outbox>>,
+    trusted_proxies: Vec<IpNet>,
     delivery_log: usize,
 }
 
@@ -104,6 +106,7 @@ impl Server {
             states: None,
             queue: None,
             outbox: None,
+            trusted_proxies: Vec::new(),
             delivery_log: crate::delivery_log::DEFAULT_CAPACITY,
         }
     }
@@ -134,6 +137,7 @@ impl Server {
             .limits(settings.limits)
             .workers(settings.workers);
         server.admin = settings.admin;
+        server.trusted_proxies = settings.trusted_proxies;
         match settings.store {
             StoreKind::Memory => {}
         }
@@ -143,7 +147,10 @@ impl Server {
             };
             match platform.configure(&spec.settings)? {
                 Some(adapter) => {
-                    server = server.channel(Channel::from_arc(&spec.name, adapter).at(spec.path))
+                    let channel = Channel::from_arc(&spec.name, adapter)
+                        .at(spec.path)
+                        .allow_from(spec.allow_from);
+                    server = server.channel(channel);
                 }
                 None if spec.settings.keys().next().is_some() => {
                     tracing::info!(channel = %spec.name, "not mounted: its secret is not set");
@@ -190,6 +197,14 @@ impl Server {
     /// logging them.
     pub fn outbox(mut self, outbox: impl Outbox) -> Self {
         self.outbox = Some(Arc::new(outbox));
+        self
+    }
+
+    /// Believes the forwarding headers (`Forwarded`, `X-Forwarded-For`) of requests from these
+    /// addresses or blocks, your reverse proxies, when checking a channel's
+    /// [`allow_from`](Channel::allow_from). Everyone else's are ignored.
+    pub fn trusted_proxies(mut self, nets: impl IntoIterator<Item = IpNet>) -> Self {
+        self.trusted_proxies = nets.into_iter().collect();
         self
     }
 
@@ -256,6 +271,7 @@ impl Server {
         let defaults = crate::app::Defaults {
             bot: self.bot,
             outbox: self.outbox,
+            trusted_proxies: self.trusted_proxies,
         };
         App::new(self.channels, defaults, stores, self.limits, workers, log)
     }

@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use ipnet::IpNet;
+
 use botwire_platforms::{ChannelSettings, SettingError, SettingValue};
 
 use crate::{Limits, Workers};
@@ -25,6 +27,8 @@ pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:9090";
 pub struct Settings {
     /// The address to listen on.
     pub listen: SocketAddr,
+    /// Proxies whose forwarding headers are believed (`trusted_proxies`).
+    pub trusted_proxies: Vec<IpNet>,
     /// Request and connection limits.
     pub limits: Limits,
     /// The admin listener's address (`None`: no admin listener).
@@ -47,6 +51,8 @@ pub struct ChannelSpec {
     pub platform: String,
     /// The path it is mounted at.
     pub path: String,
+    /// Who may deliver to it (empty: anyone).
+    pub allow_from: Vec<IpNet>,
     /// Its settings, for the platform to read.
     pub settings: ChannelSettings,
 }
@@ -89,6 +95,7 @@ pub enum ConfigError {
 const LISTEN: &str = "LISTEN";
 const ADMIN_LISTEN: &str = "ADMIN_LISTEN";
 const STORE: &str = "STORE";
+const TRUSTED_PROXIES: &str = "TRUSTED_PROXIES";
 const QUEUE_PREFIX: &str = "QUEUE_";
 const QUEUE_KEYS: [&str; 7] = [
     "workers",
@@ -112,9 +119,9 @@ const LIMIT_KEYS: [&str; 9] = [
     "shutdown_grace",
 ];
 /// Words a channel may not be named, since server-wide variables start with them.
-const RESERVED: [&str; 12] = [
+const RESERVED: [&str; 13] = [
     "listen", "store", "config", "data", "admin", "body", "header", "max", "shutdown", "log",
-    "queue", "idle",
+    "queue", "idle", "trusted",
 ];
 
 impl Settings {
@@ -203,14 +210,14 @@ impl Builder {
                         self.queue.set(key, setting(&source, value)?, source);
                     }
                 }
-                "listen" | "admin_listen" | "store" => {
+                "listen" | "admin_listen" | "store" | "trusted_proxies" => {
                     let source = format!("{origin}: {key}");
                     self.server.set(key, setting(&source, value)?, source);
                 }
                 _ => {
                     return Err(unknown(
                         &format!("{origin}: {key}"),
-                        "listen, admin_listen, store, limits, queue, channels",
+                        "listen, admin_listen, store, trusted_proxies, limits, queue, channels",
                     ));
                 }
             }
@@ -233,7 +240,7 @@ impl Builder {
                 continue;
             };
             let text = SettingValue::Text(value);
-            if rest == LISTEN || rest == ADMIN_LISTEN || rest == STORE {
+            if [LISTEN, ADMIN_LISTEN, STORE, TRUSTED_PROXIES].contains(&rest) {
                 self.server.set(rest.to_ascii_lowercase(), text, var);
             } else if let Some(key) = rest.strip_prefix(QUEUE_PREFIX) {
                 self.queue.set(key.to_ascii_lowercase(), text, var);
@@ -256,7 +263,8 @@ impl Builder {
 
     fn finish(self) -> Result<Settings, ConfigError> {
         self.server
-            .expect_only(&["listen", "admin_listen", "store"])?;
+            .expect_only(&["listen", "admin_listen", "store", "trusted_proxies"])?;
+        let trusted_proxies = nets(&self.server, "trusted_proxies")?;
         self.limits.expect_only(&LIMIT_KEYS)?;
         self.queue.expect_only(&QUEUE_KEYS)?;
 
@@ -308,15 +316,18 @@ impl Builder {
                 Some(_) => return Err(settings.error("path", "must start with /").into()),
                 None => format!("/webhooks/{name}"),
             };
+            let allow_from = nets(&settings, "allow_from")?;
             channels.push(ChannelSpec {
                 name,
                 platform,
                 path,
+                allow_from,
                 settings,
             });
         }
         Ok(Settings {
             listen,
+            trusted_proxies,
             limits,
             admin,
             workers,
@@ -324,6 +335,12 @@ impl Builder {
             channels,
         })
     }
+}
+
+/// A list of addresses or CIDR blocks.
+fn nets(settings: &ChannelSettings, key: &str) -> Result<Vec<IpNet>, ConfigError> {
+    crate::client_addr::parse_nets(&settings.list(key)?)
+        .map_err(|problem| settings.error(key, &problem).into())
 }
 
 /// A whole number above zero.
