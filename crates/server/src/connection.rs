@@ -19,15 +19,19 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client_addr::Peer;
 use crate::respond::Body;
 
-/// How the connections of one listener end.
+/// How the connections of one listener are served and how they end.
 #[derive(Clone)]
 pub(crate) struct Lifecycle {
+    pub(crate) builder: Arc<auto::Builder<TokioExecutor>>,
+    /// TLS, when the listener has it.
+    pub(crate) tls: Option<TlsAcceptor>,
     /// Cancelled when the server stops accepting: connections finish what they have and close.
     pub(crate) stop: CancellationToken,
     /// Cancelled when the grace period is over: connections still open are dropped.
@@ -35,11 +39,12 @@ pub(crate) struct Lifecycle {
     /// Every connection task, to wait for at shutdown.
     pub(crate) tasks: TaskTracker,
     pub(crate) idle_timeout: Duration,
+    /// How long a TLS handshake may take (the header timeout).
+    pub(crate) handshake_timeout: Duration,
 }
 
 /// Serves `stream` with `service` on a task of its own, holding `permit` until it closes.
 pub(crate) fn spawn<S, F>(
-    builder: &auto::Builder<TokioExecutor>,
     lifecycle: &Lifecycle,
     service: S,
     stream: TcpStream,
@@ -51,6 +56,35 @@ pub(crate) fn spawn<S, F>(
 {
     // Webhook answers are small; send them without waiting to fill a segment.
     let _ = stream.set_nodelay(true);
+    let lifecycle = lifecycle.clone();
+    lifecycle.tasks.clone().spawn(async move {
+        match lifecycle.tls.clone() {
+            None => serve(&lifecycle, service, stream, peer).await,
+            Some(acceptor) => {
+                let handshake =
+                    tokio::time::timeout(lifecycle.handshake_timeout, acceptor.accept(stream));
+                let accepted = tokio::select! {
+                    accepted = handshake => accepted,
+                    () = lifecycle.stop.cancelled() => return,
+                };
+                match accepted {
+                    Ok(Ok(stream)) => serve(&lifecycle, service, stream, peer).await,
+                    Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                }
+            }
+        }
+        drop(permit);
+    });
+}
+
+/// Serves one connection until it ends, is idle too long, or the server stops.
+async fn serve<S, F, IO>(lifecycle: &Lifecycle, service: S, stream: IO, peer: SocketAddr)
+where
+    S: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Arc::new(Activity::new());
     let counted = activity.clone();
     let service = service_fn(move |mut request: Request<Incoming>| {
@@ -67,36 +101,32 @@ pub(crate) fn spawn<S, F>(
         inner: stream,
         activity: activity.clone(),
     });
-    let connection = builder.serve_connection(io, service).into_owned();
-    let lifecycle = lifecycle.clone();
-    lifecycle.tasks.clone().spawn(async move {
-        tokio::pin!(connection);
-        let mut closing = false;
-        loop {
-            tokio::select! {
-                result = connection.as_mut() => {
-                    if let Err(error) = result {
-                        tracing::debug!(%peer, %error, "connection ended with an error");
-                    }
-                    break;
+    let connection = lifecycle.builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
                 }
-                () = lifecycle.stop.cancelled(), if !closing => {
-                    connection.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-                () = activity.idle_for(lifecycle.idle_timeout), if !closing => {
-                    tracing::debug!(%peer, "closing an idle connection");
-                    connection.as_mut().graceful_shutdown();
-                    closing = true;
-                }
-                () = lifecycle.force.cancelled() => {
-                    tracing::debug!(%peer, "dropping a connection still open after the grace period");
-                    break;
-                }
+                break;
+            }
+            () = lifecycle.stop.cancelled(), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = activity.idle_for(lifecycle.idle_timeout), if !closing => {
+                tracing::debug!(%peer, "closing an idle connection");
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = lifecycle.force.cancelled() => {
+                tracing::debug!(%peer, "dropping a connection still open after the grace period");
+                break;
             }
         }
-        drop(permit);
-    });
+    }
 }
 
 /// When a connection last received bytes, and how many of its requests are being answered.
@@ -153,12 +183,12 @@ impl Drop for InFlight {
 }
 
 /// A stream that notes when it last received bytes.
-struct Watched {
-    inner: TcpStream,
+struct Watched<IO> {
+    inner: IO,
     activity: Arc<Activity>,
 }
 
-impl AsyncRead for Watched {
+impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -173,7 +203,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -1,7 +1,7 @@
 //! `Server`: configure, bind, accept, shut down gracefully.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use ipnet::IpNet;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -45,6 +46,7 @@ pub struct Server {
     queue: Option<Arc<dyn Queue>>,
     outbox: Option<Arc<dyn Outbox>>,
     trusted_proxies: Vec<IpNet>,
+    tls: Option<(PathBuf, PathBuf)>,
     delivery_log: usize,
 }
 
@@ -78,6 +80,9 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// Waiting for a shutdown signal failed.
     #[error("cannot wait for the shutdown signal: {0}")]
     Signal(#[source] std::io::Error),
@@ -107,6 +112,7 @@ impl Server {
             queue: None,
             outbox: None,
             trusted_proxies: Vec::new(),
+            tls: None,
             delivery_log: crate::delivery_log::DEFAULT_CAPACITY,
         }
     }
@@ -138,6 +144,7 @@ impl Server {
             .workers(settings.workers);
         server.admin = settings.admin;
         server.trusted_proxies = settings.trusted_proxies;
+        server.tls = settings.tls;
         match settings.store {
             StoreKind::Memory => {}
         }
@@ -205,6 +212,14 @@ impl Server {
     /// [`allow_from`](Channel::allow_from). Everyone else's are ignored.
     pub fn trusted_proxies(mut self, nets: impl IntoIterator<Item = IpNet>) -> Self {
         self.trusted_proxies = nets.into_iter().collect();
+        self
+    }
+
+    /// Serves the webhook listener over TLS with the certificate chain in `cert` and the private
+    /// key in `key` (PEM files, read at [`bind`](Server::bind)). HTTP/2 and HTTP/1.1 are
+    /// offered by ALPN. The admin listener stays plain: keep it on loopback.
+    pub fn tls(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls = Some((cert.into(), key.into()));
         self
     }
 
@@ -283,6 +298,10 @@ impl Server {
     pub async fn bind(self) -> Result<Running, ServeError> {
         let addr = self.listen;
         let admin = self.admin;
+        let tls = match &self.tls {
+            Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
+            None => None,
+        };
         let app = self.into_app()?;
         let listener = bind(addr).await?;
         let local_addr = listener
@@ -299,8 +318,9 @@ impl Server {
             })?),
             None => None,
         };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         for (path, channel) in app.routes() {
-            tracing::info!(%channel, url = %format_args!("http://{local_addr}{path}"), "mounted");
+            tracing::info!(%channel, url = %format_args!("{scheme}://{local_addr}{path}"), "mounted");
         }
         if let Some(admin_addr) = admin_addr {
             tracing::info!(url = %format_args!("http://{admin_addr}/deliveries"), "admin listener");
@@ -324,12 +344,14 @@ impl Server {
             tokio::spawn(accept_loop(
                 listener,
                 *app.limits(),
+                None,
                 background.clone(),
                 service,
             ))
         });
         let task = tokio::spawn(run_until_stopped(
             listener,
+            tls,
             app,
             stop.clone(),
             background,
@@ -431,6 +453,7 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
 /// queue (drained by the workers), and last the workers and the admin listener.
 async fn run_until_stopped(
     listener: TcpListener,
+    tls: Option<TlsAcceptor>,
     app: App,
     stop: CancellationToken,
     background: CancellationToken,
@@ -443,7 +466,7 @@ async fn run_until_stopped(
         let app = service_app.clone();
         async move { app.handle(request).await }
     };
-    accept_loop(listener, limits, stop, service).await;
+    accept_loop(listener, limits, tls, stop, service).await;
 
     app.tasks().close();
     if tokio::time::timeout(limits.shutdown_grace, app.tasks().wait())
@@ -498,14 +521,17 @@ async fn drain(app: &App, grace: Duration) {
 async fn accept_loop<S, F>(
     listener: TcpListener,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     stop: CancellationToken,
     service: S,
 ) where
     S: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
-    let builder = http_builder(&limits);
     let lifecycle = connection::Lifecycle {
+        builder: Arc::new(http_builder(&limits)),
+        tls,
+        handshake_timeout: limits.header_timeout,
         stop: stop.clone(),
         force: CancellationToken::new(),
         tasks: TaskTracker::new(),
@@ -535,7 +561,7 @@ async fn accept_loop<S, F>(
             },
             () = stop.cancelled() => break,
         };
-        connection::spawn(&builder, &lifecycle, service.clone(), stream, peer, permit);
+        connection::spawn(&lifecycle, service.clone(), stream, peer, permit);
     }
     drop(listener);
 

@@ -29,6 +29,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Proxies whose forwarding headers are believed (`trusted_proxies`).
     pub trusted_proxies: Vec<IpNet>,
+    /// The TLS certificate chain and private key files (`tls_cert`, `tls_key`), when set.
+    pub tls: Option<(PathBuf, PathBuf)>,
     /// Request and connection limits.
     pub limits: Limits,
     /// The admin listener's address (`None`: no admin listener).
@@ -91,11 +93,15 @@ pub enum ConfigError {
     Setting(#[from] SettingError),
 }
 
-/// Server-wide variables and the `[limits]`/top-level keys they set.
-const LISTEN: &str = "LISTEN";
-const ADMIN_LISTEN: &str = "ADMIN_LISTEN";
-const STORE: &str = "STORE";
-const TRUSTED_PROXIES: &str = "TRUSTED_PROXIES";
+/// Top-level settings (`BOTWIRE_<KEY>` in upper case).
+const SERVER_KEYS: [&str; 6] = [
+    "listen",
+    "admin_listen",
+    "store",
+    "trusted_proxies",
+    "tls_cert",
+    "tls_key",
+];
 const QUEUE_PREFIX: &str = "QUEUE_";
 const QUEUE_KEYS: [&str; 7] = [
     "workers",
@@ -119,9 +125,9 @@ const LIMIT_KEYS: [&str; 9] = [
     "shutdown_grace",
 ];
 /// Words a channel may not be named, since server-wide variables start with them.
-const RESERVED: [&str; 13] = [
+const RESERVED: [&str; 14] = [
     "listen", "store", "config", "data", "admin", "body", "header", "max", "shutdown", "log",
-    "queue", "idle", "trusted",
+    "queue", "idle", "trusted", "tls",
 ];
 
 impl Settings {
@@ -210,14 +216,15 @@ impl Builder {
                         self.queue.set(key, setting(&source, value)?, source);
                     }
                 }
-                "listen" | "admin_listen" | "store" | "trusted_proxies" => {
+                key if SERVER_KEYS.contains(&key) => {
                     let source = format!("{origin}: {key}");
                     self.server.set(key, setting(&source, value)?, source);
                 }
                 _ => {
                     return Err(unknown(
                         &format!("{origin}: {key}"),
-                        "listen, admin_listen, store, trusted_proxies, limits, queue, channels",
+                        "listen, admin_listen, store, trusted_proxies, tls_cert, tls_key, limits, \
+                         queue, channels",
                     ));
                 }
             }
@@ -240,7 +247,7 @@ impl Builder {
                 continue;
             };
             let text = SettingValue::Text(value);
-            if [LISTEN, ADMIN_LISTEN, STORE, TRUSTED_PROXIES].contains(&rest) {
+            if SERVER_KEYS.iter().any(|k| k.eq_ignore_ascii_case(rest)) {
                 self.server.set(rest.to_ascii_lowercase(), text, var);
             } else if let Some(key) = rest.strip_prefix(QUEUE_PREFIX) {
                 self.queue.set(key.to_ascii_lowercase(), text, var);
@@ -262,8 +269,23 @@ impl Builder {
     }
 
     fn finish(self) -> Result<Settings, ConfigError> {
-        self.server
-            .expect_only(&["listen", "admin_listen", "store", "trusted_proxies"])?;
+        self.server.expect_only(&SERVER_KEYS)?;
+        let tls = match (self.server.text("tls_cert")?, self.server.text("tls_key")?) {
+            (Some(cert), Some(key)) => Some((PathBuf::from(cert), PathBuf::from(key))),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(self
+                    .server
+                    .error("tls_key", "missing: tls_cert needs it")
+                    .into());
+            }
+            (None, Some(_)) => {
+                return Err(self
+                    .server
+                    .error("tls_cert", "missing: tls_key needs it")
+                    .into());
+            }
+        };
         let trusted_proxies = nets(&self.server, "trusted_proxies")?;
         self.limits.expect_only(&LIMIT_KEYS)?;
         self.queue.expect_only(&QUEUE_KEYS)?;
@@ -328,6 +350,7 @@ impl Builder {
         Ok(Settings {
             listen,
             trusted_proxies,
+            tls,
             limits,
             admin,
             workers,

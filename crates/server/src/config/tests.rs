@@ -130,6 +130,16 @@ fn errors_name_the_setting_and_never_the_value() {
         ),
         (
             None,
+            &[("BOTWIRE_TLS_CERT", "/etc/botwire/cert.pem")],
+            "tls_key: missing: tls_cert needs it",
+        ),
+        (
+            Some("tls_key = \"/k.pem\""),
+            &[],
+            "tls_cert: missing: tls_key needs it",
+        ),
+        (
+            None,
             &[("BOTWIRE_HEADER_BYTES", "4096")],
             "BOTWIRE_HEADER_BYTES: must be at least 8192",
         ),
