@@ -30,6 +30,6 @@ pub use channel::Channel;
 pub use config::{ConfigError, Settings};
 pub use limits::Limits;
 pub use respond::Body;
-pub use serve::{Running, ServeError, Server};
+pub use serve::{Running, ServeError, Server, Stopped, Unfinished};
 pub use tls::TlsError;
 pub use workers::Workers;

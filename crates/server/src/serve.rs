@@ -374,10 +374,7 @@ impl Server {
     pub async fn serve(self) -> Result<(), ServeError> {
         let running = self.bind().await?;
         tracing::info!(addr = %running.local_addr(), "botwire is listening");
-        shutdown_signal().await.map_err(ServeError::Signal)?;
-        tracing::info!("shutting down: finishing in-flight deliveries");
-        running.shutdown().await;
-        tracing::info!("stopped");
+        running.stop_on_signal()?.await;
         Ok(())
     }
 }
@@ -398,7 +395,7 @@ pub struct Running {
     local_addr: SocketAddr,
     admin_addr: Option<SocketAddr>,
     stop: CancellationToken,
-    task: JoinHandle<()>,
+    task: JoinHandle<Stopped>,
 }
 
 impl Running {
@@ -413,13 +410,56 @@ impl Running {
     }
 
     /// Stops accepting, waits for in-flight requests, late handlers and queued deliveries (each
-    /// up to the grace period), and returns when the server has stopped.
-    pub async fn shutdown(self) {
+    /// up to the grace period), and returns when the server has stopped, with what it left
+    /// undone.
+    pub async fn shutdown(self) -> Stopped {
         self.stop.cancel();
-        if let Err(error) = self.task.await {
-            tracing::error!(%error, "the accept loop ended abnormally");
+        match self.task.await {
+            Ok(stopped) => stopped,
+            Err(error) => {
+                tracing::error!(%error, "the accept loop ended abnormally");
+                Stopped::default()
+            }
         }
     }
+
+    /// Catches ctrl-c and SIGTERM now, and returns a future that waits for one, then
+    /// [`shutdown`](Running::shutdown)s. The handlers are in place when this returns, so a
+    /// signal sent right after is not missed.
+    ///
+    /// # Errors
+    /// When the signal handlers cannot be installed.
+    pub fn stop_on_signal(self) -> Result<impl Future<Output = Stopped> + Send, ServeError> {
+        let signal = shutdown_signal().map_err(ServeError::Signal)?;
+        Ok(async move {
+            signal.await;
+            tracing::info!("shutting down: finishing in-flight deliveries");
+            let stopped = self.shutdown().await;
+            tracing::info!(unfinished = stopped.unfinished.len(), "stopped");
+            stopped
+        })
+    }
+}
+
+/// What a stopped server left undone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stopped {
+    /// Acknowledged via-API deliveries still queued when the grace period ended. They stay in
+    /// the queue: a durable queue runs them after a restart; the memory queue loses them.
+    pub unfinished: Vec<Unfinished>,
+}
+
+/// One acknowledged delivery a stopped server did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Unfinished {
+    /// Its channel.
+    pub channel: String,
+    /// Its conversation.
+    pub conversation: String,
+    /// The platform's delivery id.
+    pub delivery_id: String,
 }
 
 /// How often expired ledger entries are dropped.
@@ -459,7 +499,7 @@ async fn run_until_stopped(
     background: CancellationToken,
     mut workers: tokio::task::JoinSet<()>,
     admin: Option<JoinHandle<()>>,
-) {
+) -> Stopped {
     let limits = *app.limits();
     let service_app = app.clone();
     let service = move |request: Request<Incoming>| {
@@ -482,12 +522,43 @@ async fn run_until_stopped(
         drain(&app, limits.shutdown_grace).await;
     }
     background.cancel();
+    // A worker finishes the attempt it is on (bounded by the handler timeout).
     while workers.join_next().await.is_some() {}
+    let stopped = unfinished(&app).await;
     if let Some(admin) = admin {
         if let Err(error) = admin.await {
             tracing::error!(%error, "the admin listener ended abnormally");
         }
     }
+    stopped
+}
+
+/// Names, one log line each, the acknowledged deliveries still queued once the workers stop.
+async fn unfinished(app: &App) -> Stopped {
+    let pending = match app.queue().pending().await {
+        Ok(pending) => pending,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the queue to list what is left undone");
+            return Stopped::default();
+        }
+    };
+    let unfinished = pending
+        .into_iter()
+        .map(|job| {
+            tracing::warn!(
+                channel = %job.channel,
+                delivery_id = %job.delivery_id,
+                conversation = %job.conversation,
+                "acknowledged but not finished at shutdown: left in the queue"
+            );
+            Unfinished {
+                channel: job.channel,
+                conversation: job.conversation,
+                delivery_id: job.delivery_id,
+            }
+        })
+        .collect();
+    Stopped { unfinished }
 }
 
 /// Waits until the queue is empty, or `grace` has passed.
@@ -610,17 +681,24 @@ const H2_MAX_PENDING_RESETS: usize = 20;
 /// connection (h2's own default).
 const H2_MAX_ERROR_RESETS: usize = 1024;
 
-async fn shutdown_signal() -> std::io::Result<()> {
+/// Installs the ctrl-c and SIGTERM handlers now; the future ends at the first signal.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = term.recv() => Ok(()),
-        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

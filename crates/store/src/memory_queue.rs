@@ -300,6 +300,17 @@ impl Queue for MemoryQueue {
             capacity: self.capacity,
         })
     }
+
+    async fn pending(&self) -> Result<Vec<Job>, StoreError> {
+        let inner = self.lock();
+        let mut jobs: Vec<Job> = inner
+            .lanes
+            .values()
+            .flat_map(|lane| lane.jobs.iter().cloned())
+            .collect();
+        jobs.sort_by_key(|job| job.id);
+        Ok(jobs)
+    }
 }
 
 #[cfg(test)]

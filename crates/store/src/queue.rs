@@ -165,4 +165,11 @@ pub trait Queue: Send + Sync + 'static {
     /// # Errors
     /// When the backend is down.
     async fn stats(&self) -> Result<QueueStats, StoreError>;
+
+    /// The jobs waiting for a worker (not those a worker holds), in the order they were
+    /// accepted. Shutdown reads it to name what is left undone.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn pending(&self) -> Result<Vec<Job>, StoreError>;
 }

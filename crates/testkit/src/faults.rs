@@ -245,6 +245,11 @@ impl<Q: Queue> Queue for Faulty<Q> {
         self.faults.store().await?;
         self.inner.stats().await
     }
+
+    async fn pending(&self) -> Result<Vec<Job>, StoreError> {
+        self.faults.store().await?;
+        self.inner.pending().await
+    }
 }
 
 #[async_trait]

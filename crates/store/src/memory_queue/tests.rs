@@ -242,3 +242,27 @@ async fn workers_keep_every_conversation_in_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn pending_lists_waiting_jobs_in_acceptance_order_not_taken_ones() {
+    let queue = MemoryQueue::new(10, 10);
+    for (conversation, n) in [("a", 1), ("b", 1), ("a", 2), ("c", 1)] {
+        queue.push(job(conversation, n)).await.expect("room");
+    }
+    let taken = queue.take().await.expect("a job");
+    assert_eq!(taken.delivery_id, "a-1");
+    let ids = |jobs: Vec<Job>| jobs.into_iter().map(|j| j.delivery_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(queue.pending().await.expect("pending")),
+        ["b-1", "a-2", "c-1"]
+    );
+    // Put back for a retry, it is waiting again, and still first.
+    queue
+        .retry(taken, Duration::from_secs(60))
+        .await
+        .expect("retried");
+    assert_eq!(
+        ids(queue.pending().await.expect("pending")),
+        ["a-1", "b-1", "a-2", "c-1"]
+    );
+}
