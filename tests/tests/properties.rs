@@ -1,0 +1,190 @@
+//! Properties of every platform's verifier and parser, over arbitrary input: nothing panics;
+//! what the testkit signs always verifies; any one-byte change to the body or the signature
+//! never does.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use botwire::platforms::Adapter;
+use botwire::platforms::auth::Secret;
+use botwire::platforms::chatwork::ChatworkAdapter;
+use botwire::platforms::funtek::FuntekAdapter;
+use botwire::platforms::kamigo::KamigoAdapter;
+use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
+use botwire_testkit::{chatwork, funtek, kamigo, wechatpadpro};
+use bytes::Bytes;
+use http::request::Parts;
+use http::{HeaderValue, Request};
+use http_body_util::Full;
+use proptest::prelude::*;
+
+/// How a platform's signature header encodes its tag, to tell a real change from a re-spelling
+/// (upper-case hex is the same tag).
+#[derive(Clone, Copy)]
+enum Encoding {
+    /// `prefix` then hex.
+    Hex(&'static str),
+    Base64,
+}
+
+impl Encoding {
+    /// The tag a header value stands for, `None` when it stands for none.
+    fn tag(self, value: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            Self::Hex(prefix) => {
+                hex::decode(value.strip_prefix(prefix.as_bytes())?.trim_ascii()).ok()
+            }
+            Self::Base64 => BASE64.decode(value.trim_ascii()).ok(),
+        }
+    }
+}
+
+/// One platform: an adapter for `secret`, and the testkit's signer for the same secret.
+struct Platform {
+    name: &'static str,
+    adapter: fn(&str) -> Arc<dyn Adapter>,
+    sign: fn(&str, Bytes) -> Request<Full<Bytes>>,
+    header: &'static str,
+    encoding: Encoding,
+}
+
+fn platforms() -> [Platform; 4] {
+    [
+        Platform {
+            name: "funtek",
+            adapter: |secret| {
+                Arc::new(
+                    FuntekAdapter::builder()
+                        .token("t")
+                        .signing_secret(secret)
+                        .build()
+                        .expect("credentials"),
+                )
+            },
+            sign: |secret, body| funtek::Signer::token("t").hmac(secret).request("/w", body),
+            header: botwire::platforms::funtek::SIGNATURE_HEADER,
+            encoding: Encoding::Hex("sha256="),
+        },
+        Platform {
+            name: "kamigo",
+            adapter: |secret| {
+                Arc::new(KamigoAdapter::new(&[Secret::new(secret)]).expect("a secret"))
+            },
+            sign: |secret, body| kamigo::Signer::new(secret).request("/w", body),
+            header: botwire::platforms::kamigo::SIGNATURE_HEADER,
+            encoding: Encoding::Hex("sha256="),
+        },
+        Platform {
+            name: "chatwork",
+            // Chatwork's token is base64 of the key; the test's secret is the key.
+            adapter: |secret| {
+                let token = BASE64.encode(secret);
+                Arc::new(ChatworkAdapter::new(&[Secret::new(token)]).expect("a token"))
+            },
+            sign: |secret, body| {
+                chatwork::Signer::new(&BASE64.encode(secret))
+                    .expect("base64")
+                    .request("/w", body)
+            },
+            header: botwire::platforms::chatwork::SIGNATURE_HEADER,
+            encoding: Encoding::Base64,
+        },
+        Platform {
+            name: "wechatpadpro",
+            adapter: |secret| {
+                Arc::new(WeChatPadProAdapter::new(&[Secret::new(secret)]).expect("a secret"))
+            },
+            sign: |secret, body| wechatpadpro::Signer::new(secret).request("/w", body),
+            header: botwire::platforms::wechatpadpro::SIGNATURE_HEADER,
+            encoding: Encoding::Hex(""),
+        },
+    ]
+}
+
+fn parts_of(request: Request<Full<Bytes>>) -> Parts {
+    request.into_parts().0
+}
+
+fn secret() -> impl Strategy<Value = String> {
+    "[!-~]{1,40}"
+}
+
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop::collection::vec(any::<u8>(), 0..512)
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        secret in secret(),
+        raw in body(),
+        header in prop::collection::vec(any::<u8>(), 0..128),
+        timestamp in "[0-9a-z ]{0,20}",
+    ) {
+        for platform in platforms() {
+            let adapter = (platform.adapter)(&secret);
+            let mut parts = parts_of(Request::post("/w").body(Full::new(Bytes::new())).expect("a request"));
+            if let Ok(value) = HeaderValue::from_bytes(&header) {
+                parts.headers.insert(platform.header, value.clone());
+                parts.headers.insert("authorization", value);
+            }
+            if let Ok(value) = HeaderValue::from_str(&timestamp) {
+                parts.headers.insert("x-webhook-timestamp", value);
+            }
+            let _ = adapter.verify(&parts, &raw);
+            let _ = adapter.parse(Bytes::from(raw.clone()));
+        }
+    }
+
+    #[test]
+    fn what_the_testkit_signs_verifies(secret in secret(), raw in body()) {
+        for platform in platforms() {
+            let adapter = (platform.adapter)(&secret);
+            let parts = parts_of((platform.sign)(&secret, Bytes::from(raw.clone())));
+            prop_assert!(adapter.verify(&parts, &raw).is_ok(), "{}", platform.name);
+        }
+    }
+
+    #[test]
+    fn a_one_byte_change_to_the_body_never_verifies(
+        secret in secret(),
+        raw in prop::collection::vec(any::<u8>(), 1..512),
+        at in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+    ) {
+        let mut changed = raw.clone();
+        let i = at.index(changed.len());
+        changed[i] ^= flip;
+        for platform in platforms() {
+            let adapter = (platform.adapter)(&secret);
+            let parts = parts_of((platform.sign)(&secret, Bytes::from(raw.clone())));
+            prop_assert!(adapter.verify(&parts, &changed).is_err(), "{}", platform.name);
+        }
+    }
+
+    #[test]
+    fn a_one_byte_change_to_the_signature_never_verifies(
+        secret in secret(),
+        raw in body(),
+        at in any::<prop::sample::Index>(),
+        replacement in 0x21u8..0x7f,
+    ) {
+        for platform in platforms() {
+            let adapter = (platform.adapter)(&secret);
+            let mut parts = parts_of((platform.sign)(&secret, Bytes::from(raw.clone())));
+            let signed = parts.headers[platform.header].as_bytes().to_vec();
+            let mut changed = signed.clone();
+            let i = at.index(changed.len());
+            changed[i] = replacement;
+            // A re-spelling of the same tag (upper-case hex) is not a change.
+            let tag = platform.encoding.tag(&changed);
+            if changed == signed || (tag.is_some() && tag == platform.encoding.tag(&signed)) {
+                continue;
+            }
+            let value = HeaderValue::from_bytes(&changed).expect("printable ASCII");
+            parts.headers.insert(platform.header, value);
+            prop_assert!(adapter.verify(&parts, &raw).is_err(), "{}", platform.name);
+        }
+    }
+}
