@@ -96,16 +96,17 @@ fn echo(runs: Arc<AtomicUsize>) -> Bot {
     unruly_bot(runs, mpsc::unbounded_channel().0)
 }
 
+/// A server with the e2e FUNTEK channel, answering by `deadline`.
+fn funtek_server(deadline: Duration) -> Server {
+    Server::new().channel(Channel::new("funtek", funtek_adapter(deadline)))
+}
+
 #[tokio::test]
 async fn a_ledger_that_is_down_gives_503_and_readyz_follows() {
     let runs = Arc::new(AtomicUsize::new(0));
     let (ledger, faults) = Faulty::new(MemoryLedger::default());
     let server = bind(
-        Server::new()
-            .channel(Channel::new(
-                "funtek",
-                funtek_adapter(Duration::from_secs(5)),
-            ))
+        funtek_server(Duration::from_secs(5))
             .bot(echo(runs.clone()))
             .ledger(ledger),
     )
@@ -135,11 +136,7 @@ async fn a_hanging_ledger_cannot_hold_a_request_past_the_deadline() {
     let runs = Arc::new(AtomicUsize::new(0));
     let (ledger, faults) = Faulty::new(MemoryLedger::default());
     let server = bind(
-        Server::new()
-            .channel(Channel::new(
-                "funtek",
-                funtek_adapter(Duration::from_millis(300)),
-            ))
+        funtek_server(Duration::from_millis(300))
             .bot(echo(runs.clone()))
             .ledger(ledger),
     )
@@ -165,11 +162,7 @@ async fn handlers_that_panic_or_never_finish_are_isolated() {
     let runs = Arc::new(AtomicUsize::new(0));
     let (cancelled_tx, mut cancelled) = mpsc::unbounded_channel();
     let server = bind(
-        Server::new()
-            .channel(Channel::new(
-                "funtek",
-                funtek_adapter(Duration::from_millis(300)),
-            ))
+        funtek_server(Duration::from_millis(300))
             .workers(Workers::default().with_handler_timeout(Duration::from_millis(600)))
             .bot(unruly_bot(runs.clone(), cancelled_tx)),
     )

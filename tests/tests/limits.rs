@@ -18,6 +18,17 @@ const DEADLINE: Duration = Duration::from_secs(5);
 /// Only a guard against a hung test; the server's own timeouts are far shorter.
 const HANG_GUARD: Duration = Duration::from_secs(30);
 
+/// A good delivery.
+fn hi() -> http::Request<http_body_util::Full<bytes::Bytes>> {
+    Signer::token(TOKEN).request(PATH, funtek::message("hi"))
+}
+
+/// The server still answers a good delivery.
+async fn assert_serves(addr: std::net::SocketAddr) {
+    let answered = tcp::send(addr, hi()).await.expect("answered");
+    assert_eq!(answered.status, StatusCode::OK);
+}
+
 fn short_reads() -> Limits {
     Limits::default()
         .with_header_timeout(Duration::from_millis(200))
@@ -51,13 +62,7 @@ async fn a_client_stalling_in_the_head_is_disconnected() {
         "closed without a normal answer, got {text:?}"
     );
 
-    let answered = tcp::send(
-        addr,
-        Signer::token(TOKEN).request(PATH, funtek::message("hi")),
-    )
-    .await
-    .expect("answered");
-    assert_eq!(answered.status, StatusCode::OK);
+    assert_serves(addr).await;
 }
 
 #[tokio::test]
@@ -76,13 +81,7 @@ async fn a_client_stalling_in_the_body_gets_408() {
     assert!(text.starts_with("HTTP/1.1 408"), "got {text:?}");
     assert!(text.contains(r#""error":"body_timeout""#), "got {text:?}");
 
-    let answered = tcp::send(
-        addr,
-        Signer::token(TOKEN).request(PATH, funtek::message("hi")),
-    )
-    .await
-    .expect("answered");
-    assert_eq!(answered.status, StatusCode::OK);
+    assert_serves(addr).await;
 }
 
 /// A partial request head that never ends.
@@ -114,13 +113,7 @@ async fn a_slowloris_client_is_cut_off_while_others_are_served() {
         true
     });
 
-    let answered = tcp::send(
-        addr,
-        Signer::token(TOKEN).request(PATH, funtek::message("hi")),
-    )
-    .await
-    .expect("answered");
-    assert_eq!(answered.status, StatusCode::OK);
+    assert_serves(addr).await;
     let finished_head = tokio::time::timeout(HANG_GUARD, trickle)
         .await
         .expect("the trickle ends")
@@ -140,12 +133,12 @@ async fn heads_too_large_or_with_too_many_headers_get_431() {
     let server = start(echo_bot::bot().expect("bot"), DEADLINE, limits).await;
     let addr = server.local_addr();
 
-    let mut long = Signer::token(TOKEN).request(PATH, funtek::message("hi"));
+    let mut long = hi();
     long.headers_mut().insert(
         "x-padding",
         "a".repeat(9 * 1024).parse().expect("a header value"),
     );
-    let mut many = Signer::token(TOKEN).request(PATH, funtek::message("hi"));
+    let mut many = hi();
     for i in 0..20 {
         many.headers_mut().insert(
             http::HeaderName::from_bytes(format!("x-h{i}").as_bytes()).expect("a name"),
@@ -162,13 +155,7 @@ async fn heads_too_large_or_with_too_many_headers_get_431() {
         );
     }
 
-    let answered = tcp::send(
-        addr,
-        Signer::token(TOKEN).request(PATH, funtek::message("hi")),
-    )
-    .await
-    .expect("answered");
-    assert_eq!(answered.status, StatusCode::OK);
+    assert_serves(addr).await;
     server.shutdown().await;
 }
 
@@ -186,7 +173,7 @@ async fn idle_connections_are_closed_over_http1_and_http2() {
         .await
         .expect("handshake");
     let driver = tokio::spawn(connection);
-    let mut request = Signer::token(TOKEN).request(PATH, funtek::message("hi"));
+    let mut request = hi();
     request
         .headers_mut()
         .insert(http::header::HOST, "x".parse().expect("a value"));
@@ -206,7 +193,7 @@ async fn idle_connections_are_closed_over_http1_and_http2() {
             .await
             .expect("handshake");
     let driver = tokio::spawn(connection);
-    let mut request = Signer::token(TOKEN).request(PATH, funtek::message("hi"));
+    let mut request = hi();
     *request.uri_mut() = format!("http://{addr}{}", request.uri())
         .parse()
         .expect("a uri");
@@ -238,16 +225,10 @@ async fn connections_past_the_limit_wait_and_are_served() {
         stalled.push(stream);
     }
     // ...so this one waits in the backlog until the header timeout frees a slot, then is served.
-    let answered = tokio::time::timeout(
-        HANG_GUARD,
-        tcp::send(
-            addr,
-            Signer::token(TOKEN).request(PATH, funtek::message("hi")),
-        ),
-    )
-    .await
-    .expect("served once a slot frees")
-    .expect("answered");
+    let answered = tokio::time::timeout(HANG_GUARD, tcp::send(addr, hi()))
+        .await
+        .expect("served once a slot frees")
+        .expect("answered");
     assert_eq!(answered.status, StatusCode::OK);
     for mut stream in stalled {
         read_to_close(&mut stream).await;
