@@ -89,6 +89,18 @@ async fn connect(
         .expect("the handshake succeeds")
 }
 
+/// The sample bot echoed `text`.
+async fn assert_echoed(response: http::Response<hyper::body::Incoming>, text: &str) {
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains(text));
+}
+
 #[tokio::test]
 async fn deliveries_over_tls_on_http1_and_http2() {
     let scratch = Scratch::new();
@@ -113,14 +125,7 @@ async fn deliveries_over_tls_on_http1_and_http2() {
         .headers_mut()
         .insert(http::header::HOST, "127.0.0.1".parse().expect("a value"));
     let response = sender.send_request(request).await.expect("answered");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    assert!(String::from_utf8_lossy(&body).contains("over h1"));
+    assert_echoed(response, "over h1").await;
 
     // HTTP/2, chosen by ALPN.
     let tls = connect(addr, &der, b"h2").await;
@@ -135,14 +140,7 @@ async fn deliveries_over_tls_on_http1_and_http2() {
         .parse()
         .expect("a uri");
     let response = sender.send_request(request).await.expect("answered");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("a body")
-        .to_bytes();
-    assert!(String::from_utf8_lossy(&body).contains("over h2"));
+    assert_echoed(response, "over h2").await;
 
     // Plain HTTP on the TLS port gets no answer, and the server goes on.
     let mut plain = TcpStream::connect(addr).await.expect("connect");
