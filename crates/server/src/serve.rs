@@ -525,10 +525,10 @@ async fn run_until_stopped(
     // A worker finishes the attempt it is on (bounded by the handler timeout).
     while workers.join_next().await.is_some() {}
     let stopped = unfinished(&app).await;
-    if let Some(admin) = admin {
-        if let Err(error) = admin.await {
-            tracing::error!(%error, "the admin listener ended abnormally");
-        }
+    if let Some(admin) = admin
+        && let Err(error) = admin.await
+    {
+        tracing::error!(%error, "the admin listener ended abnormally");
     }
     stopped
 }

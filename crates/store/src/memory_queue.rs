@@ -108,15 +108,15 @@ impl MemoryQueue {
     }
 
     fn keep_dead(&self, inner: &mut Inner, job: Job, reason: &str) {
-        if inner.dead.len() >= self.dead_capacity {
-            if let Some(dropped) = inner.dead.pop_front() {
-                tracing::warn!(
-                    job = %dropped.job.id,
-                    channel = %dropped.job.channel,
-                    delivery_id = %dropped.job.delivery_id,
-                    "the dead-letter list is full: dropped its oldest entry"
-                );
-            }
+        if inner.dead.len() >= self.dead_capacity
+            && let Some(dropped) = inner.dead.pop_front()
+        {
+            tracing::warn!(
+                job = %dropped.job.id,
+                channel = %dropped.job.channel,
+                delivery_id = %dropped.job.delivery_id,
+                "the dead-letter list is full: dropped its oldest entry"
+            );
         }
         inner.dead.push_back(DeadLetter {
             job,

@@ -97,7 +97,7 @@ impl Faults {
         let fail = match current {
             Fault::None | Fault::Hang => false,
             Fault::Fail => true,
-            Fault::FailEvery(every) => every > 0 && n % every == 0,
+            Fault::FailEvery(every) => every > 0 && n.is_multiple_of(every),
         };
         if fail {
             self.injected.fetch_add(1, Ordering::SeqCst);

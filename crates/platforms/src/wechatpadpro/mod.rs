@@ -321,11 +321,11 @@ impl Adapter for WeChatPadProAdapter {
         };
         // In a group, WeChat prefixes the content with the real sender: "wxid_x:\ntext".
         let mut sender = from;
-        if is_group(&sender) {
-            if let Some((member, rest)) = split_group_sender(&content) {
-                sender = member.to_owned();
-                content = rest.to_owned();
-            }
+        if is_group(&sender)
+            && let Some((member, rest)) = split_group_sender(&content)
+        {
+            sender = member.to_owned();
+            content = rest.to_owned();
         }
         let kind = match msg_type {
             msg_type::SYSTEM => EventKind::Other("system".into()),
