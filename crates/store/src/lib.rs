@@ -11,6 +11,7 @@
 //! implement them without changing callers. [`MemoryLedger`], [`MemoryStateStore`] and
 //! [`MemoryQueue`] keep everything in process.
 
+mod embedded;
 mod error;
 mod key;
 mod ledger;
@@ -20,6 +21,7 @@ mod memory_state;
 mod queue;
 mod state;
 
+pub use embedded::EmbeddedStore;
 pub use error::StoreError;
 pub use key::{ConversationKey, DeliveryKey};
 pub use ledger::{CachedResponse, Claim, ClaimToken, Ledger, Waited};

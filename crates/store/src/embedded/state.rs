@@ -1,0 +1,154 @@
+//! Conversation states in the embedded store: one table, `channel \n conversation` →
+//! (version, state), saved with compare-and-swap inside the writer's transaction.
+
+use async_trait::async_trait;
+use redb::{ReadableTable, TableDefinition};
+
+use super::{EmbeddedStore, unavailable};
+use crate::{ConversationKey, StateStore, StoreError, Versioned};
+
+const STATES: TableDefinition<'_, &str, (u64, &str)> = TableDefinition::new("states");
+
+fn key(key: &ConversationKey<'_>) -> String {
+    format!("{}\n{}", key.channel, key.conversation)
+}
+
+#[async_trait]
+impl StateStore for EmbeddedStore {
+    async fn load(
+        &self,
+        conversation: &ConversationKey<'_>,
+    ) -> Result<Option<Versioned>, StoreError> {
+        let tx = self.read()?;
+        let table = match tx.open_table(STATES) {
+            Ok(table) => table,
+            // Nothing was ever saved.
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(error) => return Err(unavailable(error)),
+        };
+        let found = table.get(key(conversation).as_str()).map_err(unavailable)?;
+        Ok(found.map(|entry| {
+            let (version, state) = entry.value();
+            Versioned {
+                state: state.to_owned(),
+                version,
+            }
+        }))
+    }
+
+    async fn save(
+        &self,
+        conversation: &ConversationKey<'_>,
+        state: &str,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let key = key(conversation);
+        let state = state.to_owned();
+        self.write(move |tx| {
+            let mut table = tx.open_table(STATES).map_err(unavailable)?;
+            let actual = table
+                .get(key.as_str())
+                .map_err(unavailable)?
+                .map(|entry| entry.value().0);
+            if actual != expected {
+                return Err(StoreError::Conflict { expected, actual });
+            }
+            let version = actual.map_or(1, |v| v + 1);
+            table
+                .insert(key.as_str(), (version, state.as_str()))
+                .map_err(unavailable)?;
+            Ok(version)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read().map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn store(dir: &tempfile::TempDir) -> EmbeddedStore {
+        EmbeddedStore::open(dir.path().join("botwire.redb")).expect("opens")
+    }
+
+    #[tokio::test]
+    async fn save_is_compare_and_swap_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let key = ConversationKey::new("kamigo", "C1");
+        {
+            let states = store(&dir);
+            assert_eq!(states.load(&key).await.expect("up"), None);
+            assert_eq!(states.save(&key, "teaching", None).await.expect("new"), 1);
+            let stale = states.save(&key, "idle", None).await.unwrap_err();
+            assert!(matches!(
+                stale,
+                StoreError::Conflict {
+                    expected: None,
+                    actual: Some(1)
+                }
+            ));
+            assert_eq!(states.save(&key, "idle", Some(1)).await.expect("cas"), 2);
+        }
+        let reopened = store(&dir);
+        assert_eq!(
+            reopened.load(&key).await.expect("up"),
+            Some(Versioned {
+                state: "idle".into(),
+                version: 2
+            })
+        );
+        let other = ConversationKey::new("kamigo", "C2");
+        assert_eq!(reopened.load(&other).await.expect("up"), None);
+        reopened.ping().await.expect("ready");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_saves_share_commits_and_exactly_one_wins_each_version() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let states = Arc::new(store(&dir));
+        let key = ConversationKey::new("c", "race");
+        // Fifty writers race for version 1 of one conversation, alongside fifty others.
+        let mut racers = tokio::task::JoinSet::new();
+        for i in 0..100 {
+            let states = states.clone();
+            racers.spawn(async move {
+                let conversation = if i % 2 == 0 {
+                    "race".to_owned()
+                } else {
+                    format!("own{i}")
+                };
+                let key = ConversationKey::new("c", &conversation);
+                states.save(&key, &format!("s{i}"), None).await
+            });
+        }
+        let mut won = 0;
+        let mut lost = 0;
+        while let Some(result) = racers.join_next().await {
+            match result.expect("a racer") {
+                Ok(1) => won += 1,
+                Err(StoreError::Conflict { .. }) => lost += 1,
+                other => panic!("unexpected: {other:?}"),
+            }
+        }
+        assert_eq!((won, lost), (51, 49), "one race winner plus fifty own keys");
+        assert_eq!(
+            states.load(&key).await.expect("up").map(|v| v.version),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_store_is_refused() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("not-a-store");
+        std::fs::write(&path, b"hello, this is not redb").expect("written");
+        let error = EmbeddedStore::open(&path).unwrap_err();
+        assert!(error.is_unavailable(), "{error}");
+    }
+}
