@@ -8,6 +8,7 @@
 //! transaction, so they are atomic with respect to each other. Reads run in read transactions
 //! of their own, beside the writer.
 
+mod ledger;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::StoreError;
+use dashmap::DashMap;
+
+use crate::{LedgerLimits, StoreError};
 
 /// Writes taken into one transaction at most: bounds how long the first of them waits.
 const MAX_BATCH: usize = 1024;
@@ -36,6 +39,11 @@ struct Inner {
     writer: Option<std::thread::JoinHandle<()>>,
     /// Transactions committed so far (each one fsync).
     commits: Arc<AtomicU64>,
+    /// Deliveries being worked on (in memory: see the ledger module).
+    claims: DashMap<[u8; 16], ledger::InFlight>,
+    next_token: AtomicU64,
+    /// Done deliveries kept at most.
+    ledger_capacity: usize,
 }
 
 impl Drop for Inner {
@@ -84,12 +92,22 @@ impl<T: Send> Answer for Reply<T> {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store file at `path`, creating its directory.
+    /// Opens (or creates) the store file at `path`, creating its directory, with the default
+    /// ledger limits.
     ///
     /// # Errors
     /// When the directory or file cannot be created, or the file is not a store (or is in use
     /// by another process).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, LedgerLimits::default())
+    }
+
+    /// The same, keeping at most `limits.capacity` done deliveries (those that expire first
+    /// go first).
+    ///
+    /// # Errors
+    /// As [`EmbeddedStore::open`].
+    pub fn open_with(path: impl AsRef<Path>, limits: LedgerLimits) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
@@ -110,6 +128,9 @@ impl EmbeddedStore {
                 writes: Some(writes),
                 writer: Some(writer),
                 commits,
+                claims: DashMap::new(),
+                next_token: AtomicU64::new(1),
+                ledger_capacity: limits.capacity,
             }),
         })
     }
