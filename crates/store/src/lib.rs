@@ -21,7 +21,7 @@ mod memory_state;
 mod queue;
 mod state;
 
-pub use embedded::EmbeddedStore;
+pub use embedded::{EmbeddedOptions, EmbeddedStore};
 pub use error::StoreError;
 pub use key::{ConversationKey, DeliveryKey};
 pub use ledger::{CachedResponse, Claim, ClaimToken, Ledger, Waited};

@@ -73,6 +73,14 @@ impl MemoryQueue {
         }
     }
 
+    /// Queues a job that already has its id (a durable backend's, numbered and stored by
+    /// it), without the capacity check: the backend checked before storing it.
+    pub(crate) fn admit(&self, job: Job) -> JobId {
+        let mut inner = self.lock();
+        inner.next_id = inner.next_id.max(job.id.0);
+        self.enqueue(&mut inner, job)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves the lanes consistent (every change is a few
         // field writes), so a poisoned lock is still usable.

@@ -267,7 +267,7 @@ impl Ledger for EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LedgerLimits;
+    use crate::EmbeddedOptions;
 
     const LEASE: Duration = Duration::from_secs(10);
     const HOUR: Duration = Duration::from_secs(3600);
@@ -283,7 +283,7 @@ mod tests {
     fn open(dir: &tempfile::TempDir, capacity: usize) -> EmbeddedStore {
         EmbeddedStore::open_with(
             dir.path().join("ledger.redb"),
-            LedgerLimits::with_capacity(capacity),
+            EmbeddedOptions::default().with_ledger_capacity(capacity),
         )
         .expect("opens")
     }

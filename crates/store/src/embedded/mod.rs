@@ -9,6 +9,7 @@
 //! of their own, beside the writer.
 
 mod ledger;
+mod queue;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use dashmap::DashMap;
 
-use crate::{LedgerLimits, StoreError};
+use crate::{DEFAULT_CAPACITY, LedgerLimits, MemoryQueue, StoreError};
 
 /// Writes taken into one transaction at most: bounds how long the first of them waits.
 const MAX_BATCH: usize = 1024;
@@ -44,6 +45,45 @@ struct Inner {
     next_token: AtomicU64,
     /// Done deliveries kept at most.
     ledger_capacity: usize,
+    /// Which stored job may be taken next (rebuilt from the file at start).
+    queue: MemoryQueue,
+    next_job: AtomicU64,
+}
+
+/// How much an [`EmbeddedStore`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EmbeddedOptions {
+    /// Done deliveries the ledger keeps at most (those that expire first go first).
+    pub ledger_capacity: usize,
+    /// Acknowledged via-API deliveries waiting at most; past it, `push` fails with
+    /// [`StoreError::QueueFull`].
+    pub queue_capacity: usize,
+}
+
+impl Default for EmbeddedOptions {
+    fn default() -> Self {
+        Self {
+            ledger_capacity: LedgerLimits::default().capacity,
+            queue_capacity: DEFAULT_CAPACITY,
+        }
+    }
+}
+
+impl EmbeddedOptions {
+    /// Sets [`ledger_capacity`](Self::ledger_capacity).
+    #[must_use]
+    pub fn with_ledger_capacity(mut self, entries: usize) -> Self {
+        self.ledger_capacity = entries;
+        self
+    }
+
+    /// Sets [`queue_capacity`](Self::queue_capacity).
+    #[must_use]
+    pub fn with_queue_capacity(mut self, jobs: usize) -> Self {
+        self.queue_capacity = jobs;
+        self
+    }
 }
 
 impl Drop for Inner {
@@ -99,15 +139,15 @@ impl EmbeddedStore {
     /// When the directory or file cannot be created, or the file is not a store (or is in use
     /// by another process).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::open_with(path, LedgerLimits::default())
+        Self::open_with(path, EmbeddedOptions::default())
     }
 
-    /// The same, keeping at most `limits.capacity` done deliveries (those that expire first
-    /// go first).
+    /// The same, with these capacities. Jobs stored in the file are queued again, in the order
+    /// they were accepted.
     ///
     /// # Errors
-    /// As [`EmbeddedStore::open`].
-    pub fn open_with(path: impl AsRef<Path>, limits: LedgerLimits) -> Result<Self, StoreError> {
+    /// As [`EmbeddedStore::open`], or when the stored jobs cannot be read.
+    pub fn open_with(path: impl AsRef<Path>, options: EmbeddedOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
@@ -121,7 +161,7 @@ impl EmbeddedStore {
             .name("botwire-store-writer".into())
             .spawn(move || write_loop(&writer_db, queue, &counted))
             .map_err(unavailable)?;
-        Ok(Self {
+        let store = Self {
             inner: Arc::new(Inner {
                 db,
                 path,
@@ -130,9 +170,14 @@ impl EmbeddedStore {
                 commits,
                 claims: DashMap::new(),
                 next_token: AtomicU64::new(1),
-                ledger_capacity: limits.capacity,
+                ledger_capacity: options.ledger_capacity,
+                // Dead letters live in the file; the memory index keeps none.
+                queue: MemoryQueue::new(options.queue_capacity, 0),
+                next_job: AtomicU64::new(1),
             }),
-        })
+        };
+        store.recover_queue()?;
+        Ok(store)
     }
 
     /// How many transactions the store has committed (each one fsync): with

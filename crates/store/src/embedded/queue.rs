@@ -1,0 +1,419 @@
+//! The via-API work queue in the embedded store.
+//!
+//! Every job is stored before `push` returns, so an acknowledgement sent after it survives a
+//! crash; it leaves the file when it is finished or buried (then it is a dead letter, also
+//! stored). Which job a worker may take next — per-conversation lanes, backoff — is kept in
+//! memory by a [`MemoryQueue`] and rebuilt from the file at start, in acceptance order, so
+//! each conversation's order holds across a restart. A job taken when the process died is
+//! taken again. Backoff waits are not stored: after a restart, retries run at once.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+
+use super::{EmbeddedStore, unavailable};
+use crate::{DeadLetter, Job, JobId, NewJob, Queue, QueueStats, StoreError};
+
+/// A stored job: channel, conversation, delivery id, body, attempts, progress, last error,
+/// accepted at (ms since the epoch).
+type StoredJob<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [u8],
+    u32,
+    Option<&'a [u8]>,
+    Option<&'a str>,
+    u64,
+);
+
+const JOBS: TableDefinition<'_, u64, StoredJob<'_>> = TableDefinition::new("queue_jobs");
+/// Dead letters: the job, why, and when (ms since the epoch).
+const DEAD: TableDefinition<'_, u64, (StoredJob<'_>, &str, u64)> =
+    TableDefinition::new("queue_dead");
+
+/// The highest job id ever given, so that ids never repeat across restarts.
+const LAST_ID: TableDefinition<'_, (), u64> = TableDefinition::new("queue_last_id");
+
+/// Stores a new job under its id, and records the id as given.
+fn store_new(tx: &redb::WriteTransaction, job: &Job) -> Result<(), StoreError> {
+    tx.open_table(JOBS)
+        .map_err(unavailable)?
+        .insert(job.id.0, stored(job))
+        .map_err(unavailable)?;
+    note_id(tx, job.id)
+}
+
+fn note_id(tx: &redb::WriteTransaction, id: JobId) -> Result<(), StoreError> {
+    let mut last = tx.open_table(LAST_ID).map_err(unavailable)?;
+    let highest = last.get(()).map_err(unavailable)?.map_or(0, |v| v.value());
+    if id.0 > highest {
+        last.insert((), id.0).map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn stored(job: &Job) -> StoredJob<'_> {
+    (
+        &job.channel,
+        &job.conversation,
+        &job.delivery_id,
+        &job.body,
+        job.attempts,
+        job.progress.as_deref(),
+        job.last_error.as_deref(),
+        ms(job.accepted_at),
+    )
+}
+
+fn job(id: u64, stored: StoredJob<'_>) -> Job {
+    let (channel, conversation, delivery_id, body, attempts, progress, last_error, accepted) =
+        stored;
+    Job {
+        id: JobId(id),
+        channel: channel.to_owned(),
+        conversation: conversation.to_owned(),
+        delivery_id: delivery_id.to_owned(),
+        body: Bytes::copy_from_slice(body),
+        attempts,
+        progress: progress.map(Bytes::copy_from_slice),
+        last_error: last_error.map(str::to_owned),
+        accepted_at: UNIX_EPOCH + Duration::from_millis(accepted),
+    }
+}
+
+impl EmbeddedStore {
+    /// Queues the stored jobs again, in acceptance order, and numbers new jobs past every id
+    /// ever given.
+    pub(super) fn recover_queue(&self) -> Result<(), StoreError> {
+        let tx = self.inner.db.begin_read().map_err(unavailable)?;
+        let mut last = 0;
+        match tx.open_table(JOBS) {
+            Ok(jobs) => {
+                for entry in jobs.iter().map_err(unavailable)? {
+                    let (id, stored) = entry.map_err(unavailable)?;
+                    let id = id.value();
+                    last = last.max(id);
+                    self.inner.queue.admit(job(id, stored.value()));
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(error) => return Err(unavailable(error)),
+        }
+        match tx.open_table(LAST_ID) {
+            Ok(given) => {
+                if let Some(id) = given.get(()).map_err(unavailable)? {
+                    last = last.max(id.value());
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(error) => return Err(unavailable(error)),
+        }
+        self.inner
+            .next_job
+            .store(last + 1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn next_job_id(&self) -> JobId {
+        JobId(
+            self.inner
+                .next_job
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    fn new_job(&self, job: NewJob, last_error: Option<String>) -> Job {
+        Job {
+            id: self.next_job_id(),
+            channel: job.channel,
+            conversation: job.conversation,
+            delivery_id: job.delivery_id,
+            body: job.body,
+            attempts: 0,
+            progress: None,
+            last_error,
+            accepted_at: SystemTime::now(),
+        }
+    }
+
+    async fn kill(&self, job: Job, reason: &str, from_jobs: bool) -> Result<(), StoreError> {
+        let reason = reason.to_owned();
+        self.write(move |tx| {
+            if from_jobs {
+                tx.open_table(JOBS)
+                    .map_err(unavailable)?
+                    .remove(job.id.0)
+                    .map_err(unavailable)?;
+            }
+            tx.open_table(DEAD)
+                .map_err(unavailable)?
+                .insert(
+                    job.id.0,
+                    (stored(&job), reason.as_str(), ms(SystemTime::now())),
+                )
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Queue for EmbeddedStore {
+    async fn push(&self, new: NewJob) -> Result<JobId, StoreError> {
+        let stats = self.inner.queue.stats().await?;
+        if stats.queued >= stats.capacity {
+            return Err(StoreError::QueueFull {
+                capacity: stats.capacity,
+            });
+        }
+        let job = self.new_job(new, None);
+        let id = job.id;
+        let record = job.clone();
+        self.write(move |tx| store_new(tx, &record)).await?;
+        self.inner.queue.admit(job);
+        Ok(id)
+    }
+
+    async fn take(&self) -> Result<Job, StoreError> {
+        self.inner.queue.take().await
+    }
+
+    async fn finish(&self, id: JobId) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            tx.open_table(JOBS)
+                .map_err(unavailable)?
+                .remove(id.0)
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await?;
+        self.inner.queue.finish(id).await
+    }
+
+    async fn retry(&self, job: Job, after: Duration) -> Result<(), StoreError> {
+        let record = job.clone();
+        self.write(move |tx| {
+            tx.open_table(JOBS)
+                .map_err(unavailable)?
+                .insert(record.id.0, stored(&record))
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await?;
+        self.inner.queue.retry(job, after).await
+    }
+
+    async fn bury(&self, job: Job, reason: &str) -> Result<(), StoreError> {
+        let id = job.id;
+        self.kill(job, reason, true).await?;
+        // Frees the lane; the dead letter lives in the file, not in memory.
+        self.inner.queue.finish(id).await
+    }
+
+    async fn bury_new(&self, new: NewJob, reason: &str) -> Result<JobId, StoreError> {
+        let job = self.new_job(new, Some(reason.to_owned()));
+        let id = job.id;
+        self.kill(job, reason, false).await?;
+        Ok(id)
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
+        let tx = self.read()?;
+        let dead = match tx.open_table(DEAD) {
+            Ok(dead) => dead,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(error) => return Err(unavailable(error)),
+        };
+        let mut letters = Vec::new();
+        for entry in dead.iter().map_err(unavailable)? {
+            let (id, value) = entry.map_err(unavailable)?;
+            let (stored, reason, died) = value.value();
+            letters.push(DeadLetter {
+                job: job(id.value(), stored),
+                reason: reason.to_owned(),
+                died_at: UNIX_EPOCH + Duration::from_millis(died),
+            });
+        }
+        Ok(letters)
+    }
+
+    async fn replay(&self, id: JobId) -> Result<bool, StoreError> {
+        let stats = self.inner.queue.stats().await?;
+        if stats.queued >= stats.capacity {
+            return Err(StoreError::QueueFull {
+                capacity: stats.capacity,
+            });
+        }
+        let revived = self
+            .write(move |tx| {
+                let mut dead = tx.open_table(DEAD).map_err(unavailable)?;
+                let Some(letter) = dead.remove(id.0).map_err(unavailable)? else {
+                    return Ok(None);
+                };
+                let (stored_job, _, _) = letter.value();
+                let mut revived = job(id.0, stored_job);
+                drop(letter);
+                revived.attempts = 0;
+                tx.open_table(JOBS)
+                    .map_err(unavailable)?
+                    .insert(id.0, stored(&revived))
+                    .map_err(unavailable)?;
+                Ok(Some(revived))
+            })
+            .await?;
+        Ok(match revived {
+            Some(job) => {
+                self.inner.queue.admit(job);
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn stats(&self) -> Result<QueueStats, StoreError> {
+        let mut stats = self.inner.queue.stats().await?;
+        let tx = self.read()?;
+        stats.dead = match tx.open_table(DEAD) {
+            Ok(dead) => usize::try_from(dead.len().map_err(unavailable)?).unwrap_or(usize::MAX),
+            Err(redb::TableError::TableDoesNotExist(_)) => 0,
+            Err(error) => return Err(unavailable(error)),
+        };
+        Ok(stats)
+    }
+
+    async fn pending(&self) -> Result<Vec<Job>, StoreError> {
+        self.inner.queue.pending().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::EmbeddedOptions;
+
+    fn new_job(conversation: &str, n: u32) -> NewJob {
+        NewJob::new(
+            "ch",
+            conversation,
+            format!("{conversation}-{n}"),
+            Bytes::from(format!("body {n}")),
+        )
+    }
+
+    fn open(dir: &tempfile::TempDir) -> EmbeddedStore {
+        EmbeddedStore::open_with(
+            dir.path().join("queue.redb"),
+            EmbeddedOptions::default().with_queue_capacity(3),
+        )
+        .expect("opens")
+    }
+
+    async fn take_id(queue: &EmbeddedStore) -> String {
+        queue.take().await.expect("a job").delivery_id
+    }
+
+    #[tokio::test]
+    async fn jobs_survive_a_restart_in_order_and_a_taken_job_is_taken_again() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let last_id = {
+            let queue = open(&dir);
+            queue.push(new_job("a", 1)).await.expect("room");
+            queue.push(new_job("a", 2)).await.expect("room");
+            queue.push(new_job("b", 1)).await.expect("room");
+            assert!(matches!(
+                queue.push(new_job("c", 1)).await,
+                Err(StoreError::QueueFull { capacity: 3 })
+            ));
+            let a1 = queue.take().await.expect("a job");
+            assert_eq!(a1.delivery_id, "a-1");
+            assert_eq!(a1.body, "body 1");
+            let b1 = queue.take().await.expect("a job");
+            queue.finish(b1.id).await.expect("finished");
+            b1.id
+            // The process dies with a-1 taken and unfinished.
+        };
+        let queue = open(&dir);
+        assert_eq!(queue.stats().await.expect("stats").queued, 2);
+        assert_eq!(
+            take_id(&queue).await,
+            "a-1",
+            "taken again after the restart"
+        );
+        assert!(queue.take().now_or_never().is_none(), "a-2 waits for a-1");
+        let pushed = queue.push(new_job("d", 1)).await.expect("room");
+        assert!(pushed > last_id, "ids never repeat across restarts");
+    }
+
+    #[tokio::test]
+    async fn a_retry_keeps_its_attempts_and_progress_across_a_restart() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        {
+            let queue = open(&dir);
+            queue.push(new_job("a", 1)).await.expect("room");
+            let mut job = queue.take().await.expect("a job");
+            job.attempts = 2;
+            job.progress = Some(Bytes::from_static(b"reply"));
+            job.last_error = Some("outbox: 503".into());
+            queue
+                .retry(job, Duration::from_secs(3600))
+                .await
+                .expect("put back");
+        }
+        let queue = open(&dir);
+        let job = queue.take().await.expect("retried at once after a restart");
+        assert_eq!(job.attempts, 2);
+        assert_eq!(job.progress.as_deref(), Some(&b"reply"[..]));
+        assert_eq!(job.last_error.as_deref(), Some("outbox: 503"));
+    }
+
+    #[tokio::test]
+    async fn dead_letters_are_stored_and_replayed() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let (buried, kept) = {
+            let queue = open(&dir);
+            queue.push(new_job("a", 1)).await.expect("room");
+            queue.push(new_job("a", 2)).await.expect("room");
+            let mut job = queue.take().await.expect("a job");
+            job.attempts = 5;
+            let buried = job.id;
+            queue.bury(job, "outbox: 400").await.expect("buried");
+            // Its lane is free: a-2 comes next.
+            let a2 = queue.take().await.expect("a job");
+            assert_eq!(a2.delivery_id, "a-2");
+            queue.finish(a2.id).await.expect("finished");
+            let kept = queue
+                .bury_new(new_job("z", 1), "queue_full")
+                .await
+                .expect("kept");
+            (buried, kept)
+        };
+        let queue = open(&dir);
+        let letters = queue.dead_letters().await.expect("read");
+        let ids: Vec<_> = letters
+            .iter()
+            .map(|d| (d.job.id, d.reason.as_str()))
+            .collect();
+        assert_eq!(ids, [(buried, "outbox: 400"), (kept, "queue_full")]);
+        assert_eq!(queue.stats().await.expect("stats").dead, 2);
+
+        assert!(queue.replay(buried).await.expect("replayed"));
+        assert!(!queue.replay(JobId(9999)).await.expect("none such"));
+        let replayed = queue.take().await.expect("queued again");
+        assert_eq!(
+            (replayed.delivery_id.as_str(), replayed.attempts),
+            ("a-1", 0)
+        );
+        assert_eq!(queue.stats().await.expect("stats").dead, 1);
+    }
+}
