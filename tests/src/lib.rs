@@ -50,6 +50,12 @@ pub async fn start_channel(channel: Channel, bot: Bot, workers: botwire::Workers
     }
 }
 
+/// `BOTWIRE_STORE=memory`: suites that build servers from settings keep their stores in
+/// memory (the default store is a file in the working directory) unless the test is about it.
+pub fn in_memory() -> (String, String) {
+    ("BOTWIRE_STORE".to_owned(), "memory".to_owned())
+}
+
 /// Workers that retry at once (1 ms backoff), so retry tests do not wait.
 pub fn quick_retries(max_attempts: u32) -> botwire::Workers {
     botwire::Workers::default()

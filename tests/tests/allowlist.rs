@@ -13,7 +13,10 @@ async fn start(env: &[(&str, &str)]) -> botwire::Running {
     let env = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .chain([("BOTWIRE_FUNTEK_TOKEN".to_owned(), TOKEN.to_owned())]);
+        .chain([
+            ("BOTWIRE_FUNTEK_TOKEN".to_owned(), TOKEN.to_owned()),
+            botwire_e2e::in_memory(),
+        ]);
     let settings = Settings::from_sources(None, env).expect("valid settings");
     Server::from_settings(settings)
         .expect("mounts")
@@ -104,7 +107,10 @@ fn malformed_addresses_name_their_setting() {
         ("BOTWIRE_FUNTEK_ALLOW_FROM", "203.0.113.0/33"),
         ("BOTWIRE_TRUSTED_PROXIES", "proxy.internal"),
     ] {
-        let env = [(variable.to_owned(), value.to_owned())];
+        let env = [
+            (variable.to_owned(), value.to_owned()),
+            botwire_e2e::in_memory(),
+        ];
         let error = Settings::from_sources(None, env).unwrap_err().to_string();
         assert!(
             error.contains(variable) && error.contains("not an address or a CIDR block"),

@@ -7,9 +7,12 @@ use botwire_testkit::tcp;
 use http::StatusCode;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    std::iter::once(botwire_e2e::in_memory())
+        .chain(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
         .collect()
 }
 

@@ -66,7 +66,8 @@ async fn old_and_new_secrets_both_verify_on_every_platform() {
     ];
     let env = rotations
         .iter()
-        .map(|r| (r.variable.to_owned(), format!("{}, {}", r.old, r.new)));
+        .map(|r| (r.variable.to_owned(), format!("{}, {}", r.old, r.new)))
+        .chain([botwire_e2e::in_memory()]);
     let settings = Settings::from_sources(None, env).expect("valid settings");
     let server = Server::from_settings(settings)
         .expect("all four mount")

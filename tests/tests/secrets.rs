@@ -177,6 +177,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
             ("BOTWIRE_CHATWORK_TOKEN", CHATWORK_TOKEN),
             ("BOTWIRE_CHATWORK_API_TOKEN", CHATWORK_API_TOKEN),
             ("BOTWIRE_WECHATPADPRO_SECRET", WECHAT_SECRET),
+            ("BOTWIRE_STORE", "memory"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     )

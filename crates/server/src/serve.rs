@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use botwire_core::Bot;
 use botwire_platforms::Outbox;
-use botwire_store::{Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue, StateStore};
+use botwire_store::{
+    EmbeddedOptions, EmbeddedStore, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue,
+    StateStore,
+};
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -145,8 +148,24 @@ impl Server {
         server.admin = settings.admin;
         server.trusted_proxies = settings.trusted_proxies;
         server.tls = settings.tls;
-        match settings.store {
+        match &settings.store {
             StoreKind::Memory => {}
+            StoreKind::Embedded { data_dir } => {
+                let path = StoreKind::file(data_dir);
+                let options =
+                    EmbeddedOptions::default().with_queue_capacity(settings.workers.capacity);
+                let store = EmbeddedStore::open_with(&path, options).map_err(|source| {
+                    ConfigError::Store {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                tracing::info!(path = %path.display(), "the store keeps everything in this file");
+                server = server
+                    .ledger(store.clone())
+                    .state_store(store.clone())
+                    .queue(store);
+            }
         }
         for spec in settings.channels {
             let Some(platform) = botwire_platforms::platform(&spec.platform) else {

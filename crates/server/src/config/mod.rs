@@ -60,12 +60,29 @@ pub struct ChannelSpec {
 }
 
 /// The store backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreKind {
+    /// One crash-safe file in `data_dir` (the default): survives restarts.
+    Embedded {
+        /// The directory of the store file (`data_dir`, default `./botwire-data`).
+        data_dir: PathBuf,
+    },
     /// In memory: forgotten on restart.
     Memory,
 }
+
+impl StoreKind {
+    /// The store file of an embedded store in `data_dir`.
+    pub fn file(data_dir: &Path) -> PathBuf {
+        data_dir.join(STORE_FILE)
+    }
+}
+
+/// Where the embedded store lives unless `data_dir` says otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./botwire-data";
+/// The embedded store's file name within `data_dir`.
+const STORE_FILE: &str = "botwire.redb";
 
 /// A configuration that cannot be used. Names the file, key or variable; never a secret.
 #[derive(Debug, thiserror::Error)]
@@ -91,13 +108,23 @@ pub enum ConfigError {
     /// A setting is unknown or malformed.
     #[error(transparent)]
     Setting(#[from] SettingError),
+    /// The store could not be opened.
+    #[error("cannot open the store {path}: {source}")]
+    Store {
+        /// The store file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: botwire_store::StoreError,
+    },
 }
 
 /// Top-level settings (`BOTWIRE_<KEY>` in upper case).
-const SERVER_KEYS: [&str; 6] = [
+const SERVER_KEYS: [&str; 7] = [
     "listen",
     "admin_listen",
     "store",
+    "data_dir",
     "trusted_proxies",
     "tls_cert",
     "tls_key",
@@ -295,15 +322,25 @@ impl Builder {
             self.server
                 .error("listen", "expected an address such as 127.0.0.1:8080")
         })?;
-        let store = match self.server.text("store")?.unwrap_or("memory") {
+        let data_dir = PathBuf::from(self.server.text("data_dir")?.unwrap_or(DEFAULT_DATA_DIR));
+        let store = match self
+            .server
+            .text("store")?
+            .map(str::trim)
+            .unwrap_or("embedded")
+        {
+            "embedded" => StoreKind::Embedded { data_dir },
             "memory" => StoreKind::Memory,
+            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                return Err(self
+                    .server
+                    .error("store", "Redis is not supported by this version yet")
+                    .into());
+            }
             _ => {
                 return Err(self
                     .server
-                    .error(
-                        "store",
-                        "this version keeps its ledger in memory only: use \"memory\"",
-                    )
+                    .error("store", "expected embedded, memory, or a redis:// URL")
                     .into());
             }
         };

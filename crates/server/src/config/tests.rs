@@ -22,7 +22,12 @@ fn defaults_without_any_setting() {
     let settings = Settings::from_sources(None, env(&[])).expect("valid");
     assert_eq!(settings.listen, DEFAULT_LISTEN.parse().expect("address"));
     assert_eq!(settings.limits, Limits::default());
-    assert_eq!(settings.store, StoreKind::Memory);
+    assert_eq!(
+        settings.store,
+        StoreKind::Embedded {
+            data_dir: "./botwire-data".into()
+        }
+    );
     assert!(settings.channels.is_empty());
 }
 
@@ -115,8 +120,13 @@ fn errors_name_the_setting_and_never_the_value() {
         ),
         (
             None,
-            &[("BOTWIRE_STORE", "embedded")],
-            "BOTWIRE_STORE: this version keeps its ledger in memory only",
+            &[("BOTWIRE_STORE", "redis://localhost")],
+            "BOTWIRE_STORE: Redis is not supported by this version yet",
+        ),
+        (
+            None,
+            &[("BOTWIRE_STORE", "disk")],
+            "BOTWIRE_STORE: expected embedded, memory, or a redis:// URL",
         ),
         (
             None,
