@@ -43,12 +43,18 @@ fn counting_bot(runs: Arc<AtomicUsize>) -> Bot {
         .expect("a valid bot")
 }
 
-/// A server from settings on the store in `dir`, replying through `outbox`.
+/// A server from settings on the store in `dir`, with the counting bot, replying through
+/// `outbox`.
 async fn start(
     dir: &tempfile::TempDir,
     runs: &Arc<AtomicUsize>,
     outbox: impl botwire::Outbox,
 ) -> Running {
+    start_bot(dir, counting_bot(runs.clone()), outbox).await
+}
+
+/// The same with `bot`.
+async fn start_bot(dir: &tempfile::TempDir, bot: Bot, outbox: impl botwire::Outbox) -> Running {
     let env = [
         (
             "BOTWIRE_DATA_DIR",
@@ -64,7 +70,7 @@ async fn start(
         .expect("the store opens")
         .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
         .limits(Limits::default().with_shutdown_grace(Duration::from_millis(200)))
-        .bot(counting_bot(runs.clone()))
+        .bot(bot)
         .outbox(outbox)
         .bind()
         .await
@@ -146,6 +152,44 @@ async fn acknowledged_work_left_at_shutdown_is_done_by_the_next_run() {
     assert_eq!(sent, expected);
     second.shutdown().await;
     assert!(replies.try_next().is_none(), "no reply twice");
+}
+
+#[tokio::test]
+async fn the_sample_bot_keeps_what_it_was_taught_across_a_restart() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let bot = || echo_bot::bot().expect("the sample bot");
+
+    let (outbox, mut replies) = RecordingOutbox::new();
+    let first = start_bot(&dir, bot(), outbox).await;
+    // FUNTEK carries the state itself; Kamigo's is kept by the store.
+    let taught = post_funtek(first.local_addr(), funtek::message("teach").room("r1")).await;
+    assert_eq!(taught.json()["toBotState"], echo_bot::TEACHING);
+    let learned = post_funtek(
+        first.local_addr(),
+        funtek::message("ping => pong")
+            .room("r1")
+            .state(echo_bot::TEACHING),
+    )
+    .await;
+    assert_eq!(learned.json()["toBotState"], echo_bot::IDLE);
+    post_kamigo(first.local_addr(), kamigo::message("teach").room("C1")).await;
+    assert_eq!(replies.next_text().await, echo_bot::TEACH_PROMPT);
+    first.shutdown().await;
+
+    let (outbox, mut replies) = RecordingOutbox::new();
+    let second = start_bot(&dir, bot(), outbox).await;
+    let answered = post_funtek(second.local_addr(), funtek::message("ping").room("r1")).await;
+    assert_eq!(answered.json()["data"]["message"], "pong");
+    // Kamigo's conversation is still being taught.
+    post_kamigo(
+        second.local_addr(),
+        kamigo::message("hi => hello").room("C1"),
+    )
+    .await;
+    assert_eq!(replies.next_text().await, r#"Got it: "hi" => "hello""#);
+    post_kamigo(second.local_addr(), kamigo::message("hi").room("C1")).await;
+    assert_eq!(replies.next_text().await, "hello");
+    second.shutdown().await;
 }
 
 #[test]

@@ -67,8 +67,9 @@ pub use botwire_server as server;
 pub use botwire_store as store;
 
 pub use botwire_core::{
-    Bot, BotBuilder, BoxError, BuildError, Context, Event, EventKind, Handler, Member, Message,
-    MessageType, OutMessage, Reply, Transition, async_trait, handler_fn,
+    Bot, BotBuilder, BoxError, BuildError, Context, ConversationData, Event, EventKind, Handler,
+    Member, MemoryData, Message, MessageType, OutMessage, Reply, Transition, async_trait,
+    handler_fn,
 };
 pub use botwire_platforms::{Outbox, OutboxError, Outgoing};
 pub use botwire_server::{Channel, Limits, Running, ServeError, Server, Settings, Workers};

@@ -1,13 +1,15 @@
 //! What a handler knows about the delivery it is handling.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+use crate::{BoxError, ConversationData, MemoryData};
 
 /// Per-delivery facts for a handler: where the event came from, which conversation and state it
 /// belongs to, and how long the handler has before the platform's deadline.
 ///
 /// Cheap to clone: the strings are shared.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Context {
     platform: &'static str,
     channel: Arc<str>,
@@ -15,6 +17,25 @@ pub struct Context {
     delivery_id: Arc<str>,
     state: Arc<str>,
     deadline: Instant,
+    data: Arc<dyn ConversationData>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("platform", &self.platform)
+            .field("channel", &self.channel)
+            .field("conversation", &self.conversation)
+            .field("delivery_id", &self.delivery_id)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The data of contexts made without a store (tests, embedding): one per process.
+fn process_data() -> Arc<dyn ConversationData> {
+    static DATA: OnceLock<Arc<MemoryData>> = OnceLock::new();
+    DATA.get_or_init(Arc::default).clone()
 }
 
 impl Context {
@@ -35,7 +56,34 @@ impl Context {
             delivery_id,
             state,
             deadline,
+            data: process_data(),
         }
+    }
+
+    /// The same context keeping the conversation's data in `data` (the server gives its store).
+    #[must_use]
+    pub fn with_data(mut self, data: Arc<dyn ConversationData>) -> Self {
+        self.data = data;
+        self
+    }
+
+    /// What the bot remembered under `key` in this conversation.
+    ///
+    /// # Errors
+    /// When the store is unavailable; returned from a handler, the delivery is retried.
+    pub async fn recall(&self, key: &str) -> Result<Option<String>, BoxError> {
+        self.data.get(&self.channel, &self.conversation, key).await
+    }
+
+    /// Remembers `value` under `key` in this conversation (on disk before this returns, with a
+    /// durable store).
+    ///
+    /// # Errors
+    /// As [`recall`](Self::recall).
+    pub async fn remember(&self, key: &str, value: &str) -> Result<(), BoxError> {
+        self.data
+            .set(&self.channel, &self.conversation, key, value)
+            .await
     }
 
     /// The platform id (`funtek`, `chatwork`, …).

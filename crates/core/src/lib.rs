@@ -24,6 +24,7 @@
 
 mod bot;
 mod context;
+mod data;
 mod event;
 mod handler;
 mod reply;
@@ -31,6 +32,7 @@ mod reply;
 pub use async_trait::async_trait;
 pub use bot::{Bot, BotBuilder, BuildError, DispatchError, Dispatched};
 pub use context::Context;
+pub use data::{ConversationData, MemoryData};
 pub use event::{Event, EventKind, Member, Message, MessageType};
 pub use handler::{BoxError, Handler, HandlerFn, handler_fn};
 pub use reply::{OutMessage, Reply, Transition};

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botwire_core::{Bot, BoxError};
+use botwire_core::{Bot, BoxError, ConversationData};
 use botwire_platforms::{Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed, Rejection};
 use botwire_store::{Ledger, Queue, StateStore};
 use bytes::Bytes;
@@ -57,6 +57,8 @@ pub(crate) struct Stores {
     pub(crate) ledger: Arc<dyn Ledger>,
     pub(crate) states: Arc<dyn StateStore>,
     pub(crate) queue: Arc<dyn Queue>,
+    /// What bots remember per conversation (`Context::recall`/`remember`).
+    pub(crate) data: Arc<dyn ConversationData>,
 }
 
 /// What channels without their own bot or outbox use, and whose forwarding headers count.
@@ -183,6 +185,10 @@ impl App {
         &self.inner.stores.queue
     }
 
+    pub(crate) fn data(&self) -> &Arc<dyn ConversationData> {
+        &self.inner.stores.data
+    }
+
     pub(crate) fn log(&self) -> &Arc<DeliveryLog> {
         &self.inner.log
     }
@@ -302,6 +308,7 @@ impl App {
                     inbound,
                     arrived,
                     handler_timeout: self.workers().handler_timeout,
+                    data: self.data().clone(),
                 };
                 delivery
                     .run(

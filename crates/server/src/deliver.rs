@@ -11,7 +11,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botwire_core::Context;
+use botwire_core::{Context, ConversationData};
 use botwire_platforms::{Inbound, Rejection};
 use botwire_store::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, Waited};
 use bytes::Bytes;
@@ -39,6 +39,8 @@ pub(crate) struct Delivery {
     pub(crate) arrived: Instant,
     /// How long a handler may run in all, late or not; past it, it is cancelled.
     pub(crate) handler_timeout: Duration,
+    /// What bots remember per conversation.
+    pub(crate) data: Arc<dyn ConversationData>,
 }
 
 /// When the answer must leave: the deadline less a margin of a tenth of it, at most 500 ms.
@@ -150,6 +152,7 @@ impl Delivery {
             arrived: self.arrived,
             deadline: self.arrived + deadline,
             cancel_at: self.arrived + runs_for,
+            data: self.data,
         };
         let handle = tasks.spawn(work.run().in_current_span());
         match timeout_at(answer_by, handle).await {
@@ -172,6 +175,7 @@ struct Work {
     deadline: Instant,
     /// When the handler is cancelled if it has not finished.
     cancel_at: Instant,
+    data: Arc<dyn ConversationData>,
 }
 
 impl Work {
@@ -192,7 +196,8 @@ impl Work {
             inbound.delivery_id.as_str().into(),
             state.clone(),
             self.deadline.into_std(),
-        );
+        )
+        .with_data(self.data.clone());
         let key = DeliveryKey::new(name, &inbound.delivery_id);
         let dispatch = AssertUnwindSafe(bot.dispatch(&cx, &inbound.event)).catch_unwind();
         let failure = match timeout_at(self.cancel_at, dispatch).await {

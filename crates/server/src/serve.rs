@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use botwire_core::Bot;
+use botwire_core::{Bot, ConversationData, MemoryData};
 use botwire_platforms::Outbox;
 use botwire_store::{
     EmbeddedOptions, EmbeddedStore, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue,
@@ -47,6 +47,7 @@ pub struct Server {
     ledger: Option<Arc<dyn Ledger>>,
     states: Option<Arc<dyn StateStore>>,
     queue: Option<Arc<dyn Queue>>,
+    data: Option<Arc<dyn ConversationData>>,
     outbox: Option<Arc<dyn Outbox>>,
     trusted_proxies: Vec<IpNet>,
     tls: Option<(PathBuf, PathBuf)>,
@@ -113,6 +114,7 @@ impl Server {
             ledger: None,
             states: None,
             queue: None,
+            data: None,
             outbox: None,
             trusted_proxies: Vec::new(),
             tls: None,
@@ -164,7 +166,8 @@ impl Server {
                 server = server
                     .ledger(store.clone())
                     .state_store(store.clone())
-                    .queue(store);
+                    .queue(store.clone())
+                    .data(store);
             }
         }
         for spec in settings.channels {
@@ -279,6 +282,13 @@ impl Server {
         self
     }
 
+    /// Keeps what bots remember per conversation (`Context::recall`/`remember`) in `data`
+    /// (default: in memory).
+    pub fn data(mut self, data: impl ConversationData) -> Self {
+        self.data = Some(Arc::new(data));
+        self
+    }
+
     /// The mounted channels.
     pub fn channels(&self) -> &[Channel] {
         &self.channels
@@ -300,6 +310,7 @@ impl Server {
             queue: self.queue.unwrap_or_else(|| {
                 Arc::new(MemoryQueue::new(workers.capacity, workers.dead_letters))
             }),
+            data: self.data.unwrap_or_else(|| Arc::new(MemoryData::default())),
         };
         let log = Arc::new(DeliveryLog::new(self.delivery_log));
         let defaults = crate::app::Defaults {

@@ -227,7 +227,8 @@ async fn dispatch(
         inbound.delivery_id.as_str().into(),
         state.clone(),
         std::time::Instant::now() + timeout,
-    );
+    )
+    .with_data(app.data().clone());
     let run = AssertUnwindSafe(route.bot.dispatch(&cx, &inbound.event)).catch_unwind();
     let dispatched = match tokio::time::timeout(timeout, run).await {
         Ok(Ok(Ok(dispatched))) => dispatched,

@@ -5,14 +5,11 @@
 //! - **teaching**: `<phrase> => <answer>` learns it and goes back to idle; `cancel` goes back to
 //!   idle; anything else asks again and stays.
 //!
-//! What it learns is kept per conversation, in memory.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! What it learns is kept per conversation in the server's store (`Context::remember`): in the
+//! default embedded store it survives restarts.
 
 use botwire::prelude::*;
 use botwire::{BuildError, Member};
-use dashmap::DashMap;
 
 /// The initial state.
 pub const IDLE: &str = "idle";
@@ -21,34 +18,13 @@ pub const TEACHING: &str = "teaching";
 /// What the bot says when asked to learn.
 pub const TEACH_PROMPT: &str = "Teach me: <phrase> => <answer> (or \"cancel\")";
 
-/// Taught answers, per conversation, by normalized phrase.
+/// Where a taught answer is kept in the conversation's data.
 ///
 /// ```
-/// let knowledge = echo_bot::Knowledge::default();
-/// knowledge.learn("room-1", "Good  Morning", "hello!");
-/// assert_eq!(knowledge.answer("room-1", "good morning").as_deref(), Some("hello!"));
-/// assert_eq!(knowledge.answer("room-2", "good morning"), None);
+/// assert_eq!(echo_bot::answer_key("Good  Morning"), echo_bot::answer_key("good morning"));
 /// ```
-#[derive(Debug, Default)]
-pub struct Knowledge {
-    answers: DashMap<String, HashMap<String, String>>,
-}
-
-impl Knowledge {
-    /// Learns `answer` for `phrase` in `conversation`.
-    pub fn learn(&self, conversation: &str, phrase: &str, answer: &str) {
-        self.answers
-            .entry(conversation.to_owned())
-            .or_default()
-            .insert(normalize(phrase), answer.to_owned());
-    }
-
-    /// The answer taught for `phrase` in `conversation`.
-    pub fn answer(&self, conversation: &str, phrase: &str) -> Option<String> {
-        self.answers
-            .get(conversation)
-            .and_then(|taught| taught.get(&normalize(phrase)).cloned())
-    }
+pub fn answer_key(phrase: &str) -> String {
+    format!("answer:{}", normalize(phrase))
 }
 
 /// Phrases match whatever their case and spacing.
@@ -60,38 +36,21 @@ fn normalize(phrase: &str) -> String {
         .to_lowercase()
 }
 
-/// The bot, with its own empty knowledge.
+/// The bot.
 ///
 /// # Errors
 /// Never in practice: the states are fixed. The `Result` is the builder's.
 pub fn bot() -> Result<Bot, BuildError> {
-    bot_with(Arc::new(Knowledge::default()))
-}
-
-/// The bot, learning into `knowledge`.
-///
-/// # Errors
-/// As [`bot`].
-pub fn bot_with(knowledge: Arc<Knowledge>) -> Result<Bot, BuildError> {
     Bot::builder()
         .initial(IDLE)
-        .state(
-            IDLE,
-            Idle {
-                knowledge: knowledge.clone(),
-            },
-        )
-        .state(TEACHING, Teaching { knowledge })
+        .state(IDLE, Idle)
+        .state(TEACHING, Teaching)
         .build()
 }
 
-struct Idle {
-    knowledge: Arc<Knowledge>,
-}
+struct Idle;
 
-struct Teaching {
-    knowledge: Arc<Knowledge>,
-}
+struct Teaching;
 
 #[async_trait]
 impl Handler for Idle {
@@ -105,7 +64,7 @@ impl Handler for Idle {
         if text.trim().eq_ignore_ascii_case("teach") {
             return Ok(Reply::text(TEACH_PROMPT).goto(TEACHING));
         }
-        Ok(match self.knowledge.answer(cx.conversation(), text) {
+        Ok(match cx.recall(&answer_key(text)).await? {
             Some(answer) => Reply::text(answer),
             None => Reply::text(text),
         })
@@ -130,7 +89,7 @@ impl Handler for Teaching {
             .filter(|(phrase, answer)| !phrase.is_empty() && !answer.is_empty());
         Ok(match lesson {
             Some((phrase, answer)) => {
-                self.knowledge.learn(cx.conversation(), phrase, answer);
+                cx.remember(&answer_key(phrase), answer).await?;
                 Reply::text(format!("Got it: \"{phrase}\" => \"{answer}\"")).goto(IDLE)
             }
             None => Reply::text(TEACH_PROMPT),

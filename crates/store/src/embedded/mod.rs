@@ -8,6 +8,7 @@
 //! transaction, so they are atomic with respect to each other. Reads run in read transactions
 //! of their own, beside the writer.
 
+mod data;
 mod ledger;
 mod queue;
 mod state;

@@ -1,0 +1,89 @@
+//! Conversation data in the embedded store: `channel \n conversation \n key` → value.
+
+use async_trait::async_trait;
+use botwire_core::{BoxError, ConversationData};
+use redb::TableDefinition;
+
+use super::{EmbeddedStore, unavailable};
+
+const DATA: TableDefinition<'_, &str, &str> = TableDefinition::new("conversation_data");
+
+fn key(channel: &str, conversation: &str, key: &str) -> String {
+    format!("{channel}\n{conversation}\n{key}")
+}
+
+#[async_trait]
+impl ConversationData for EmbeddedStore {
+    async fn get(
+        &self,
+        channel: &str,
+        conversation: &str,
+        name: &str,
+    ) -> Result<Option<String>, BoxError> {
+        let tx = self.read()?;
+        let table = match tx.open_table(DATA) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(error) => return Err(unavailable(error).into()),
+        };
+        let found = table
+            .get(key(channel, conversation, name).as_str())
+            .map_err(unavailable)?;
+        Ok(found.map(|value| value.value().to_owned()))
+    }
+
+    async fn set(
+        &self,
+        channel: &str,
+        conversation: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), BoxError> {
+        let key = key(channel, conversation, name);
+        let value = value.to_owned();
+        self.write(move |tx| {
+            tx.open_table(DATA)
+                .map_err(unavailable)?
+                .insert(key.as_str(), value.as_str())
+                .map_err(unavailable)?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn data_is_scoped_and_survives_a_reopen() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("data.redb");
+        {
+            let store = EmbeddedStore::open(&path).expect("opens");
+            assert_eq!(
+                store.get("ch", "room", "answer:ping").await.expect("get"),
+                None
+            );
+            store
+                .set("ch", "room", "answer:ping", "pong")
+                .await
+                .expect("set");
+        }
+        let store = EmbeddedStore::open(&path).expect("opens again");
+        assert_eq!(
+            store
+                .get("ch", "room", "answer:ping")
+                .await
+                .expect("get")
+                .as_deref(),
+            Some("pong")
+        );
+        assert_eq!(
+            store.get("ch", "other", "answer:ping").await.expect("get"),
+            None
+        );
+    }
+}
