@@ -2,6 +2,7 @@
 //!
 //! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`]: build realistic deliveries of each
 //!   platform and sign them exactly as the platform does.
+//! - [`conformance`]: one suite every ledger, state store and queue backend must pass.
 //! - [`faults::Faulty`]: stores and outboxes that fail, hang or fail every n-th call on demand.
 //! - [`outbox::RecordingOutbox`]: see the replies of via-API bots, in order; make sends fail.
 //! - [`chatwork_api::FakeApi`]: a fake Chatwork REST API on loopback, for the real client.
@@ -33,6 +34,7 @@
 pub mod chatwork;
 pub mod chatwork_api;
 mod client;
+pub mod conformance;
 mod event;
 pub mod faults;
 pub mod funtek;

@@ -69,8 +69,6 @@ impl StateStore for EmbeddedStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     fn store(dir: &tempfile::TempDir) -> EmbeddedStore {
@@ -106,49 +104,5 @@ mod tests {
         let other = ConversationKey::new("kamigo", "C2");
         assert_eq!(reopened.load(&other).await.expect("up"), None);
         reopened.ping().await.expect("ready");
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_saves_share_commits_and_exactly_one_wins_each_version() {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let states = Arc::new(store(&dir));
-        let key = ConversationKey::new("c", "race");
-        // Fifty writers race for version 1 of one conversation, alongside fifty others.
-        let mut racers = tokio::task::JoinSet::new();
-        for i in 0..100 {
-            let states = states.clone();
-            racers.spawn(async move {
-                let conversation = if i % 2 == 0 {
-                    "race".to_owned()
-                } else {
-                    format!("own{i}")
-                };
-                let key = ConversationKey::new("c", &conversation);
-                states.save(&key, &format!("s{i}"), None).await
-            });
-        }
-        let mut won = 0;
-        let mut lost = 0;
-        while let Some(result) = racers.join_next().await {
-            match result.expect("a racer") {
-                Ok(1) => won += 1,
-                Err(StoreError::Conflict { .. }) => lost += 1,
-                other => panic!("unexpected: {other:?}"),
-            }
-        }
-        assert_eq!((won, lost), (51, 49), "one race winner plus fifty own keys");
-        assert_eq!(
-            states.load(&key).await.expect("up").map(|v| v.version),
-            Some(1)
-        );
-    }
-
-    #[test]
-    fn a_file_that_is_not_a_store_is_refused() {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let path = dir.path().join("not-a-store");
-        std::fs::write(&path, b"hello, this is not redb").expect("written");
-        let error = EmbeddedStore::open(&path).unwrap_err();
-        assert!(error.is_unavailable(), "{error}");
     }
 }
