@@ -246,6 +246,33 @@ async fn via_api_stores_that_are_down_or_hang_get_503_and_nothing_is_queued() {
 }
 
 #[tokio::test]
+async fn a_send_that_fails_after_the_state_moved_does_not_move_it_twice() {
+    let (recording, mut replies) = RecordingOutbox::new();
+    let (outbox, outbox_faults) = Faulty::new(recording);
+    let server = bind(
+        Server::new()
+            .channel(kamigo_channel(Duration::from_secs(5)).with_outbox(outbox))
+            .workers(quick_retries(5))
+            .bot(echo_bot::bot().expect("bot")),
+    )
+    .await;
+    let addr = server.local_addr();
+
+    // "teach" moves the conversation to teaching; its reply fails once and is sent again from
+    // the checkpoint, without running the handler or saving the state a second time.
+    outbox_faults.set(Fault::FailTimes(1));
+    post_kamigo(addr, kamigo::message("teach")).await;
+    assert_eq!(replies.next_text().await, echo_bot::TEACH_PROMPT);
+    assert_eq!(outbox_faults.injected(), 1);
+    post_kamigo(addr, kamigo::message("ping => pong")).await;
+    assert_eq!(replies.next_text().await, r#"Got it: "ping" => "pong""#);
+    post_kamigo(addr, kamigo::message("ping")).await;
+    assert_eq!(replies.next_text().await, "pong");
+    assert!(replies.try_next().is_none(), "no reply twice");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn accepted_via_api_work_survives_a_failing_state_store_and_outbox() {
     let (states, state_faults) = Faulty::new(MemoryStateStore::default());
     let (recording, mut replies) = RecordingOutbox::new();

@@ -13,6 +13,7 @@ use botwire_platforms::{Inbound, OutboxError, Outgoing, Parsed};
 use botwire_store::{ConversationKey, Job, Queue, StateStore, StoreError};
 use bytes::Bytes;
 use futures_util::FutureExt;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -91,7 +92,7 @@ async fn process(app: &App, mut job: Job) {
             return;
         }
     };
-    let attempt = attempt(app, &route, &inbound, job.progress.take()).await;
+    let attempt = attempt(app, &route, &inbound, &job).await;
     let record = |outcome: Outcome, attempts: u32| {
         route
             .record(&inbound, outcome, started.elapsed())
@@ -148,30 +149,69 @@ async fn process(app: &App, mut job: Job) {
     }
 }
 
-/// One attempt: run the handler (unless a reply is already waiting), save the state, send.
-async fn attempt(app: &App, route: &Route, inbound: &Inbound, waiting: Option<Bytes>) -> Attempt {
-    let (reply, states) = match waiting.and_then(|b| serde_json::from_slice::<Reply>(&b).ok()) {
-        Some(reply) => (reply, None),
-        None => match dispatch(app, route, inbound).await {
-            Ok((reply, states)) => (reply, Some(states)),
-            Err(error) => {
-                return Attempt::Failed {
-                    error,
-                    retry_after: None,
-                    permanent: false,
-                    progress: None,
-                    states: None,
-                };
-            }
-        },
+/// What an attempt finished before it sends: the reply, and the state it moves the
+/// conversation to. Stored with the job before the state is saved, so that an attempt that
+/// dies after it (a failed send, a crash) resumes from here and never runs the handler again.
+#[derive(Debug, Serialize, Deserialize)]
+struct Checkpoint {
+    reply: Reply,
+    /// The state before the handler ran.
+    from: String,
+    /// The state to save, and the version it must replace, when the state changes.
+    to: Option<(String, Option<u64>)>,
+}
+
+/// One attempt: run the handler (unless an earlier attempt's checkpoint is waiting), store the
+/// checkpoint, save the state, send.
+async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Attempt {
+    let failed = |error: String, progress: Option<Bytes>, states| Attempt::Failed {
+        error,
+        retry_after: None,
+        permanent: false,
+        progress,
+        states,
     };
-    let states_or_sent = states
-        .clone()
-        .unwrap_or_else(|| ("(sent before)".into(), None));
-    let Some(text) = reply.out_message().map(|m| m.body().to_owned()) else {
+    let resumed = job
+        .progress
+        .as_ref()
+        .and_then(|b| serde_json::from_slice::<Checkpoint>(b).ok());
+    let (checkpoint, progress) = match resumed {
+        Some(checkpoint) => (checkpoint, job.progress.clone()),
+        None => {
+            let checkpoint = match dispatch(app, route, inbound).await {
+                Ok(checkpoint) => checkpoint,
+                Err(error) => return failed(error, None, None),
+            };
+            let progress = serde_json::to_vec(&checkpoint).ok().map(Bytes::from);
+            if let Some(progress) = &progress {
+                let timeout = app.workers().handler_timeout;
+                let stored = bounded(timeout, app.queue().checkpoint(job.id, progress.clone()))
+                    .await
+                    .and_then(|r| r.map_err(|e| format!("queue: {e}")));
+                if let Err(error) = stored {
+                    // Nothing durable happened yet: the retry runs the handler again.
+                    return failed(error, None, None);
+                }
+            }
+            (checkpoint, progress)
+        }
+    };
+    let states = (
+        checkpoint.from.clone(),
+        checkpoint.to.as_ref().map(|(to, _)| to.clone()),
+    );
+    if let Some((to, expected)) = &checkpoint.to {
+        let key = ConversationKey::new(&route.name, &inbound.conversation);
+        let timeout = app.workers().handler_timeout;
+        let saved = bounded(timeout, save(app.states(), &key, to, *expected)).await;
+        if let Err(error) = saved.and_then(|r| r) {
+            return failed(error, progress, Some(states));
+        }
+    }
+    let Some(text) = checkpoint.reply.out_message().map(|m| m.body().to_owned()) else {
         return Attempt::Done {
             reply: None,
-            states: states_or_sent,
+            states,
         };
     };
     let outgoing = Outgoing::new(
@@ -180,7 +220,7 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, waiting: Option<By
         &inbound.conversation,
         &inbound.delivery_id,
         inbound.event.clone(),
-        reply,
+        checkpoint.reply,
     );
     let timeout = app.workers().handler_timeout;
     let sent = tokio::time::timeout(timeout, route.outbox.send(&outgoing))
@@ -193,24 +233,21 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, waiting: Option<By
     match sent {
         Ok(()) => Attempt::Done {
             reply: Some(text),
-            states: states_or_sent,
+            states,
         },
         Err(error) => Attempt::Failed {
             error: format!("outbox: {error}"),
             retry_after: error.retry_after(),
             permanent: !error.is_transient(),
-            progress: serde_json::to_vec(&outgoing.reply).ok().map(Bytes::from),
-            states,
+            progress,
+            states: Some(states),
         },
     }
 }
 
-/// Runs the bot in the stored state and saves the state it moves to.
-async fn dispatch(
-    app: &App,
-    route: &Route,
-    inbound: &Inbound,
-) -> Result<(Reply, (String, Option<String>)), String> {
+/// Runs the bot in the stored state; the state it moves to is saved by the caller, after the
+/// checkpoint.
+async fn dispatch(app: &App, route: &Route, inbound: &Inbound) -> Result<Checkpoint, String> {
     let key = ConversationKey::new(&route.name, &inbound.conversation);
     let timeout = app.workers().handler_timeout;
     let stored = bounded(timeout, app.states().load(&key))
@@ -236,17 +273,17 @@ async fn dispatch(
         Ok(Err(panic)) => return Err(format!("handler panicked: {}", panic_message(&*panic))),
         Err(_) => return Err(format!("handler: still running after {timeout:?}")),
     };
-    let after = dispatched
-        .changed
-        .then(|| dispatched.next_state.to_string());
-    if let Some(next) = &after {
-        bounded(
-            timeout,
-            save(app.states(), &key, next, stored.map(|v| v.version)),
+    let to = dispatched.changed.then(|| {
+        (
+            dispatched.next_state.to_string(),
+            stored.as_ref().map(|v| v.version),
         )
-        .await??;
-    }
-    Ok((dispatched.reply, (state.to_string(), after)))
+    });
+    Ok(Checkpoint {
+        reply: dispatched.reply,
+        from: state.to_string(),
+        to,
+    })
 }
 
 /// `work`, or an error when a store does not answer within `timeout` (a hanging store must
@@ -260,17 +297,31 @@ async fn bounded<T>(
         .map_err(|_| format!("state store: no answer within {timeout:?}"))
 }
 
+/// Saves `next` over version `expected`. A save that an earlier attempt already made (it died
+/// after saving) finds its own result there and counts as done.
 async fn save(
     states: &Arc<dyn StateStore>,
     key: &ConversationKey<'_>,
     next: &str,
     expected: Option<u64>,
 ) -> Result<u64, String> {
-    states.save(key, next, expected).await.map_err(|e| match e {
+    match states.save(key, next, expected).await {
+        Ok(version) => Ok(version),
+        Err(StoreError::Conflict { actual, .. })
+            if actual == Some(expected.map_or(1, |v| v + 1)) =>
+        {
+            match states.load(key).await {
+                Ok(Some(stored)) if stored.state == next => Ok(stored.version),
+                Ok(_) => Err(format!(
+                    "state changed concurrently: expected version {expected:?}"
+                )),
+                Err(e) => Err(format!("state store: {e}")),
+            }
+        }
         // Only another instance can race this conversation; the retry reloads the state.
-        StoreError::Conflict { .. } => format!("state changed concurrently: {e}"),
-        other => format!("state store: {other}"),
-    })
+        Err(e @ StoreError::Conflict { .. }) => Err(format!("state changed concurrently: {e}")),
+        Err(other) => Err(format!("state store: {other}")),
+    }
 }
 
 async fn bury(app: &App, job: Job, reason: &str, started: Instant, platform: &'static str) {

@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -307,6 +308,11 @@ impl Queue for MemoryQueue {
             dead: inner.dead.len(),
             capacity: self.capacity,
         })
+    }
+
+    async fn checkpoint(&self, _id: JobId, _progress: Bytes) -> Result<(), StoreError> {
+        // Nothing here outlives the worker; its retry carries the progress.
+        Ok(())
     }
 
     async fn pending(&self) -> Result<Vec<Job>, StoreError> {

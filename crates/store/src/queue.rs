@@ -166,6 +166,15 @@ pub trait Queue: Send + Sync + 'static {
     /// When the backend is down.
     async fn stats(&self) -> Result<QueueStats, StoreError>;
 
+    /// Records what the worker holding job `id` has finished (opaque `progress`), durably for
+    /// durable queues, so that if the worker dies the job resumes from there. A queue that
+    /// does not outlive its workers may do nothing: [`retry`](Queue::retry) carries the
+    /// progress too.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn checkpoint(&self, id: JobId, progress: Bytes) -> Result<(), StoreError>;
+
     /// The jobs waiting for a worker (not those a worker holds), in the order they were
     /// accepted. Shutdown reads it to name what is left undone.
     ///

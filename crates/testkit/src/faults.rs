@@ -41,12 +41,16 @@ pub enum Fault {
     Hang,
     /// Fails every `n`-th call and passes the others through.
     FailEvery(u64),
+    /// Fails the next `n` calls, then passes every call through.
+    FailTimes(u64),
 }
 
 /// The switch of one [`Faulty`] wrapper. Cheap to clone; every clone switches the same wrapper.
 #[derive(Debug, Clone)]
 pub struct Faults {
     fault: Arc<watch::Sender<Fault>>,
+    /// Failures left of a [`Fault::FailTimes`].
+    left: Arc<AtomicU64>,
     calls: Arc<AtomicU64>,
     injected: Arc<AtomicU64>,
 }
@@ -55,6 +59,7 @@ impl Default for Faults {
     fn default() -> Self {
         Self {
             fault: Arc::new(watch::Sender::new(Fault::None)),
+            left: Arc::default(),
             calls: Arc::default(),
             injected: Arc::default(),
         }
@@ -65,6 +70,9 @@ impl Faults {
     /// Applies `fault` from the next call on (and releases calls hanging, unless it is
     /// [`Fault::Hang`] again).
     pub fn set(&self, fault: Fault) {
+        if let Fault::FailTimes(n) = fault {
+            self.left.store(n, Ordering::SeqCst);
+        }
         self.fault.send_replace(fault);
     }
 
@@ -98,6 +106,12 @@ impl Faults {
             Fault::None | Fault::Hang => false,
             Fault::Fail => true,
             Fault::FailEvery(every) => every > 0 && n.is_multiple_of(every),
+            Fault::FailTimes(_) => self
+                .left
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    left.checked_sub(1)
+                })
+                .is_ok(),
         };
         if fail {
             self.injected.fetch_add(1, Ordering::SeqCst);
@@ -246,6 +260,11 @@ impl<Q: Queue> Queue for Faulty<Q> {
         self.inner.stats().await
     }
 
+    async fn checkpoint(&self, id: JobId, progress: bytes::Bytes) -> Result<(), StoreError> {
+        self.faults.store().await?;
+        self.inner.checkpoint(id, progress).await
+    }
+
     async fn pending(&self) -> Result<Vec<Job>, StoreError> {
         self.faults.store().await?;
         self.inner.pending().await
@@ -277,6 +296,14 @@ mod tests {
             .collect();
         assert_eq!(results, [true, true, false, true, true, false]);
         assert_eq!((faults.calls(), faults.injected()), (6, 2));
+
+        faults.set(Fault::FailTimes(2));
+        let results: Vec<bool> = futures_util::future::join_all((0..4).map(|_| states.ping()))
+            .await
+            .iter()
+            .map(Result::is_ok)
+            .collect();
+        assert_eq!(results, [false, false, true, true]);
     }
 
     #[tokio::test]

@@ -290,6 +290,21 @@ impl Queue for EmbeddedStore {
         Ok(stats)
     }
 
+    async fn checkpoint(&self, id: JobId, progress: Bytes) -> Result<(), StoreError> {
+        self.write(move |tx| {
+            let mut jobs = tx.open_table(JOBS).map_err(unavailable)?;
+            let Some(stored_job) = jobs.get(id.0).map_err(unavailable)? else {
+                return Ok(());
+            };
+            let mut updated = job(id.0, stored_job.value());
+            drop(stored_job);
+            updated.progress = Some(progress);
+            jobs.insert(id.0, stored(&updated)).map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn pending(&self) -> Result<Vec<Job>, StoreError> {
         self.inner.queue.pending().await
     }
@@ -375,6 +390,25 @@ mod tests {
         assert_eq!(job.attempts, 2);
         assert_eq!(job.progress.as_deref(), Some(&b"reply"[..]));
         assert_eq!(job.last_error.as_deref(), Some("outbox: 503"));
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_survives_the_worker_that_made_it() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        {
+            let queue = open(&dir);
+            queue.push(new_job("a", 1)).await.expect("room");
+            let job = queue.take().await.expect("a job");
+            queue
+                .checkpoint(job.id, Bytes::from_static(b"reply and state"))
+                .await
+                .expect("stored");
+            // The process dies before the job is finished.
+        }
+        let queue = open(&dir);
+        let job = queue.take().await.expect("taken again");
+        assert_eq!(job.progress.as_deref(), Some(&b"reply and state"[..]));
+        assert_eq!(job.attempts, 0);
     }
 
     #[tokio::test]
