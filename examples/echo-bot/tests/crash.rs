@@ -1,0 +1,175 @@
+//! `kill -9` in the middle of a load: the sample bot on the default embedded store is killed
+//! while Chatwork deliveries arrive (Chatwork never resends), and started again on the same
+//! data directory. Every acknowledged delivery gets its reply, and what the bot was taught
+//! before the kill is still known.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use botwire_testkit::chatwork::{self, Signer};
+use botwire_testkit::chatwork_api::FakeApi;
+use botwire_testkit::tcp;
+use http::StatusCode;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// base64 of "crash-test-webhook-token".
+const TOKEN: &str = "Y3Jhc2gtdGVzdC13ZWJob29rLXRva2Vu";
+const ROOM: u64 = 4242;
+/// Only a guard against a hung test.
+const GUARD: Duration = Duration::from_secs(120);
+
+/// The sample bot, started on `data_dir` with its Chatwork replies going to `api`; returns
+/// the process and the address it listens on (read from its log).
+async fn start(data_dir: &std::path::Path, api: &FakeApi) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_echo-bot"))
+        .env_clear()
+        .env("BOTWIRE_LISTEN", "127.0.0.1:0")
+        .env("BOTWIRE_ADMIN_LISTEN", "off")
+        .env("BOTWIRE_DATA_DIR", data_dir)
+        .env("BOTWIRE_CHATWORK_TOKEN", TOKEN)
+        .env("BOTWIRE_CHATWORK_API_TOKEN", "crash-api-token")
+        .env("BOTWIRE_CHATWORK_API_BASE", api.base())
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the sample bot starts");
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = tokio::time::timeout(GUARD, async {
+        while let Some(line) = lines.next_line().await.expect("its log") {
+            if let Some(addr) = listening_on(&line) {
+                return addr;
+            }
+        }
+        panic!("the sample bot exited before listening");
+    })
+    .await
+    .expect("the sample bot listens");
+    // Keep draining its log so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
+
+/// The address in a "botwire is listening addr=…" log line.
+fn listening_on(line: &str) -> Option<SocketAddr> {
+    let plain: String = strip_ansi(line);
+    if !plain.contains("botwire is listening") {
+        return None;
+    }
+    plain
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("addr="))
+        .and_then(|addr| addr.parse().ok())
+}
+
+/// `text` without terminal colour sequences.
+fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+async fn send(addr: SocketAddr, text: &str) -> Result<StatusCode, tcp::Error> {
+    let signer = Signer::new(TOKEN).expect("base64");
+    let request = signer.request(
+        "/webhooks/chatwork",
+        chatwork::message_created(text).room(ROOM),
+    );
+    Ok(tcp::send(addr, request).await?.status)
+}
+
+/// The next reply the fake API received.
+async fn reply(api: &mut FakeApi) -> String {
+    tokio::time::timeout(GUARD, api.next_message())
+        .await
+        .expect("a reply arrives")
+        .body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_loses_nothing_acknowledged_and_keeps_what_was_taught() {
+    let data = tempfile::tempdir().expect("a temp dir");
+    let mut api = FakeApi::start().await;
+    let (mut bot, addr) = start(data.path(), &api).await;
+
+    // Teach it something, and wait until it has said it learned it.
+    assert_eq!(send(addr, "teach").await.expect("answered"), StatusCode::OK);
+    assert_eq!(reply(&mut api).await, echo_bot::TEACH_PROMPT);
+    assert_eq!(
+        send(addr, "ping => pong").await.expect("answered"),
+        StatusCode::OK
+    );
+    assert_eq!(reply(&mut api).await, r#"Got it: "ping" => "pong""#);
+
+    // Load: eight senders; the process is killed once 100 deliveries were acknowledged.
+    let (acked_tx, mut acked_rx) = mpsc::unbounded_channel::<String>();
+    let senders: Vec<_> = (0..8)
+        .map(|s| {
+            let acked = acked_tx.clone();
+            tokio::spawn(async move {
+                for n in 0.. {
+                    let text = format!("load {s}-{n}");
+                    match send(addr, &text).await {
+                        Ok(StatusCode::OK) => {
+                            let _ = acked.send(text);
+                        }
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(acked_tx);
+    let mut acked = HashSet::new();
+    while acked.len() < 100 {
+        acked.insert(acked_rx.recv().await.expect("the senders run"));
+    }
+    bot.kill().await.expect("kill -9");
+    for sender in senders {
+        sender.await.expect("a sender");
+    }
+    while let Some(text) = acked_rx.recv().await {
+        acked.insert(text);
+    }
+
+    // Started again on the same directory, it sends every acknowledged reply.
+    let (mut bot, addr) = start(data.path(), &api).await;
+    let mut replied: HashMap<String, u32> = HashMap::new();
+    while !acked.iter().all(|text| replied.contains_key(text)) {
+        *replied.entry(reply(&mut api).await).or_default() += 1;
+    }
+    // What it was taught before the kill, it still knows.
+    assert_eq!(send(addr, "ping").await.expect("answered"), StatusCode::OK);
+    let mut answer = reply(&mut api).await;
+    while answer != "pong" {
+        // Replies of the load still arriving late come first.
+        *replied.entry(answer).or_default() += 1;
+        answer = reply(&mut api).await;
+    }
+    let twice = replied.values().filter(|n| **n > 1).count();
+    println!(
+        "acknowledged {}, replied {} ({} more than once: sent, then killed before finished)",
+        acked.len(),
+        replied.len(),
+        twice
+    );
+    bot.kill().await.expect("stopped");
+}
