@@ -273,6 +273,55 @@ async fn a_send_that_fails_after_the_state_moved_does_not_move_it_twice() {
 }
 
 #[tokio::test]
+async fn a_chatwork_delivery_a_store_could_not_keep_is_named_as_lost() {
+    use botwire::platforms::chatwork::ChatworkAdapter;
+    use botwire_testkit::chatwork;
+
+    let token = chatwork::Signer::sample_token();
+    let adapter = ChatworkAdapter::new(&[Secret::new(token.clone())]).expect("a token");
+    let (ledger, faults) = Faulty::new(MemoryLedger::default());
+    let server = bind(
+        Server::new()
+            .admin(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .channel(Channel::new("chatwork", adapter))
+            .bot(echo(Arc::new(AtomicUsize::new(0))))
+            .ledger(ledger),
+    )
+    .await;
+
+    faults.set(Fault::Fail);
+    let event = chatwork::message_created("into the void").id("m-lost");
+    let request = chatwork::Signer::new(&token)
+        .expect("base64")
+        .request("/webhooks/chatwork", event);
+    let answered = tcp::send(server.local_addr(), request)
+        .await
+        .expect("answered");
+    // Chatwork never resends: a verified delivery is answered 200, with the reason.
+    assert_refused(&answered, StatusCode::OK, "store_unavailable");
+    let admin = server.admin_addr().expect("admin");
+    let log = tcp::get(admin, "/deliveries")
+        .await
+        .expect("answered")
+        .json();
+    let record = &log["deliveries"][0];
+    assert_eq!(record["outcome"], "failed", "{log}");
+    assert!(
+        record["delivery_id"]
+            .as_str()
+            .is_some_and(|id| id.contains("m-lost")),
+        "{log}"
+    );
+    assert!(
+        record["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("lost")),
+        "{log}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn accepted_via_api_work_survives_a_failing_state_store_and_outbox() {
     let (states, state_faults) = Faulty::new(MemoryStateStore::default());
     let (recording, mut replies) = RecordingOutbox::new();

@@ -68,8 +68,14 @@ impl Acceptance<'_> {
                     )),
                 };
             }
-            Ok(Err(e)) => return refuse(store_down(&e)),
-            Err(_) => return refuse(store_slow()),
+            Ok(Err(e)) => {
+                self.lost_unless_resent();
+                return refuse(store_down(&e));
+            }
+            Err(_) => {
+                self.lost_unless_resent();
+                return refuse(store_slow());
+            }
         };
 
         let job = NewJob::new(
@@ -82,6 +88,7 @@ impl Acceptance<'_> {
             Ok(pushed) => pushed,
             Err(_) => {
                 self.release(token, &key).await;
+                self.lost_unless_resent();
                 return refuse(store_slow());
             }
         };
@@ -121,6 +128,7 @@ impl Acceptance<'_> {
             }
             Err(error) => {
                 self.release(token, &key).await;
+                self.lost_unless_resent();
                 return refuse(store_down(&error));
             }
         };
@@ -140,6 +148,24 @@ impl Acceptance<'_> {
             self.release(token, &key).await;
         }
         respond::json(StatusCode::OK, ack)
+    }
+
+    /// A store failed before the delivery was kept. A sender that resends will try again; one
+    /// that never does (Chatwork) has lost it: say which one, so it can be recovered by hand.
+    fn lost_unless_resent(&self) {
+        if !self.route.adapter.sender_retries() {
+            self.log.record(
+                self.route
+                    .record(&self.inbound, Outcome::Failed, self.arrived.elapsed())
+                    .detail("lost: a store failed and this platform never resends"),
+            );
+            tracing::error!(
+                channel = %self.route.name,
+                delivery_id = %self.inbound.delivery_id,
+                conversation = %self.inbound.conversation,
+                "a store failed and this platform never resends: the delivery is lost"
+            );
+        }
     }
 
     async fn release(&self, token: botwire_store::ClaimToken, key: &DeliveryKey<'_>) {
