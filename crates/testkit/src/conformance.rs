@@ -134,7 +134,12 @@ pub async fn ledger<L: Ledger, F: Fn() -> L>(fresh: F) {
         .await
         .expect("ledger: complete");
     let _busy = claim_new(&ledger, "busy", LEASE).await;
-    assert_eq!(ledger.purge_expired().await.expect("ledger: purge"), 2);
+    // A backend whose storage expires entries by itself may purge nothing.
+    let purged = ledger.purge_expired().await.expect("ledger: purge");
+    assert!(
+        purged <= 2,
+        "ledger: purged {purged}, but only two had expired"
+    );
     assert!(matches!(claim(&ledger, "fresh").await, Claim::Done(_)));
     assert_eq!(claim(&ledger, "busy").await, Claim::InFlight);
     assert!(

@@ -7,6 +7,7 @@
 //! - [`outbox::RecordingOutbox`]: see the replies of via-API bots, in order; make sends fail.
 //! - [`chatwork_api::FakeApi`]: a fake Chatwork REST API on loopback, for the real client.
 //! - [`TestClient`]: drive a server's [`App`](botwire_server::App) in process, no socket.
+//! - [`redis_server::RedisServer`]: a `redis-server` of the test's own, on a free port.
 //! - [`tcp`]: send requests to a running server over real TCP.
 //! - [`raw`]: write requests byte for byte (lying lengths, chunked bodies) and read the answer.
 //!
@@ -41,6 +42,7 @@ pub mod funtek;
 pub mod kamigo;
 pub mod outbox;
 pub mod raw;
+pub mod redis_server;
 pub mod tcp;
 pub mod wechatpadpro;
 

@@ -1,0 +1,94 @@
+//! botwire's stores on Redis (or Valkey), for several instances sharing one server.
+//!
+//! [`RedisStore`] implements the delivery [`Ledger`](botwire_store::Ledger), the
+//! [`StateStore`](botwire_store::StateStore) and bots'
+//! [`ConversationData`](botwire_core::ConversationData). Every atomic step is one Lua script on
+//! one key, so two instances that receive the same delivery run it once and both answer with
+//! the first one's bytes, and a state is saved by compare-and-swap on its version.
+//!
+//! # Key layout
+//!
+//! Every key starts with the deployment's prefix (default `botwire`) and carries a hash tag,
+//! so each script touches one slot (Redis Cluster works):
+//!
+//! | key | type | holds |
+//! |---|---|---|
+//! | `<prefix>:{<digest>}:delivery` | hash | `s` = `F` (in flight, `t` = claim token; expires with the lease) or `D` (done: `c` status, `b` body; expires with the TTL) |
+//! | `<prefix>:{<conversation>}:state` | hash | `v` version, `s` state |
+//! | `<prefix>:{<conversation>}:data` | hash | one field per key a bot remembered |
+//!
+//! `<digest>` is the hex of the delivery key's 16-byte digest; `<conversation>` is the hex of
+//! `channel \n conversation`. Done deliveries expire by themselves; bound memory with Redis's
+//! own `maxmemory` (`volatile-ttl` drops the entries nearest their end first).
+
+mod data;
+mod ledger;
+mod state;
+
+use botwire_store::StoreError;
+use redis::aio::ConnectionManager;
+
+/// The stores on one Redis server. Cheap to clone: clones share one reconnecting connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://host:port/db`, or `rediss://` for TLS), with keys under
+    /// `prefix`.
+    ///
+    /// # Errors
+    /// When the URL is malformed or the server cannot be reached.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let conn = ConnectionManager::new(client).await.map_err(unavailable)?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The key of `name` for the hash tag `tag`.
+    fn key(&self, tag: &str, name: &str) -> String {
+        format!("{}:{{{tag}}}:{name}", self.prefix)
+    }
+
+    /// The hash tag of a conversation.
+    fn conversation_tag(channel: &str, conversation: &str) -> String {
+        let mut raw = Vec::with_capacity(channel.len() + conversation.len() + 1);
+        raw.extend_from_slice(channel.as_bytes());
+        raw.push(b'\n');
+        raw.extend_from_slice(conversation.as_bytes());
+        hex::encode(raw)
+    }
+
+    async fn ping_server(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: it is not kept, and never printed.
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Redis error as the store traits report it.
+pub(crate) fn unavailable(
+    error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> StoreError {
+    StoreError::Unavailable {
+        backend: "redis",
+        source: error.into(),
+    }
+}

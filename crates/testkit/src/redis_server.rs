@@ -1,0 +1,86 @@
+//! A `redis-server` of the test's own, on a free loopback port, stopped when dropped.
+//!
+//! Where `redis-server` is not on `PATH`, [`RedisServer::start`] returns `None` and says how to
+//! install it, so the test can report itself skipped; under `CI=true` it panics instead, since
+//! CI installs it (`.ci/run`).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+
+/// A running `redis-server`.
+#[derive(Debug)]
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    /// Starts one, or `None` when `redis-server` is missing (outside CI).
+    ///
+    /// # Panics
+    /// When it is missing under `CI=true`, or does not start.
+    pub fn start() -> Option<Self> {
+        let dir = tempfile::tempdir().expect("a directory for redis-server");
+        // A free port: bind one, let it go, give it to redis-server.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let spawned = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no", "--logfile", ""])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                let how = "redis-server is not on PATH; install it (Debian: apt-get install redis-server)";
+                assert!(std::env::var_os("CI").is_none(), "{how}");
+                eprintln!("skipped: {how}");
+                return None;
+            }
+            Err(error) => panic!("redis-server does not start: {error}"),
+        };
+        // It says when it is ready; nothing else to wait for.
+        let stdout = child.stdout.take().expect("piped");
+        let mut ready = false;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("redis-server's log");
+            if line.contains("Ready to accept connections") {
+                ready = true;
+                break;
+            }
+        }
+        assert!(
+            ready,
+            "redis-server exited before it was ready (port {port} taken?)"
+        );
+        Some(Self {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+
+    /// Its URL (`redis://127.0.0.1:<port>`).
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops it by its PID, as a crash or an operator would, and waits for it to exit.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
