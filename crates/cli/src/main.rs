@@ -4,9 +4,11 @@
 //! ```text
 //! botwire send --platform kamigo --url http://127.0.0.1:8080/webhooks/kamigo --secret s --text hi
 //! echo '{"msgId":"1"}' | botwire sign --platform wechatpadpro --secret s
+//! botwire store --data-dir ./botwire-data export > backup.jsonl
 //! ```
 
 mod sample;
+mod store;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -31,6 +33,9 @@ enum Command {
     Send(Send),
     /// Reads a body on stdin and prints the headers (and query) a platform would sign it with.
     Sign(Sign),
+    /// Reads and changes a stopped bot's embedded store: states, what it remembered, dead
+    /// letters.
+    Store(store::Store),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +112,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Send(send) => run_send(send).await,
         Command::Sign(sign) => run_sign(&sign),
+        Command::Store(store) => store::run(store).await,
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use botwire_core::{BoxError, ConversationData};
-use redb::TableDefinition;
+use redb::{ReadableTable, TableDefinition};
 
 use super::{EmbeddedStore, unavailable};
 
@@ -10,6 +10,39 @@ const DATA: TableDefinition<'_, &str, &str> = TableDefinition::new("conversation
 
 fn key(channel: &str, conversation: &str, key: &str) -> String {
     format!("{channel}\n{conversation}\n{key}")
+}
+
+impl EmbeddedStore {
+    /// Everything bots remembered: `(channel, conversation, key, value)`, in key order (for
+    /// exports).
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn all_data(&self) -> Result<Vec<(String, String, String, String)>, crate::StoreError> {
+        let tx = self.read()?;
+        let table = match tx.open_table(DATA) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(error) => return Err(unavailable(error)),
+        };
+        let mut all = Vec::new();
+        for entry in table.iter().map_err(unavailable)? {
+            let (key, value) = entry.map_err(unavailable)?;
+            let mut parts = key.value().splitn(3, '\n');
+            let (Some(channel), Some(conversation), Some(name)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            all.push((
+                channel.to_owned(),
+                conversation.to_owned(),
+                name.to_owned(),
+                value.value().to_owned(),
+            ));
+        }
+        Ok(all)
+    }
 }
 
 #[async_trait]

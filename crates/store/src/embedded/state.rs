@@ -13,6 +13,37 @@ fn key(key: &ConversationKey<'_>) -> String {
     format!("{}\n{}", key.channel, key.conversation)
 }
 
+impl EmbeddedStore {
+    /// Every conversation's state: `(channel, conversation, state)`, in key order (for
+    /// exports).
+    ///
+    /// # Errors
+    /// When the file cannot be read.
+    pub fn all_states(&self) -> Result<Vec<(String, String, Versioned)>, StoreError> {
+        let tx = self.read()?;
+        let table = match tx.open_table(STATES) {
+            Ok(table) => table,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(error) => return Err(unavailable(error)),
+        };
+        let mut all = Vec::new();
+        for entry in table.iter().map_err(unavailable)? {
+            let (key, value) = entry.map_err(unavailable)?;
+            let (version, state) = value.value();
+            let (channel, conversation) = key.value().split_once('\n').unwrap_or(("", ""));
+            all.push((
+                channel.to_owned(),
+                conversation.to_owned(),
+                Versioned {
+                    state: state.to_owned(),
+                    version,
+                },
+            ));
+        }
+        Ok(all)
+    }
+}
+
 #[async_trait]
 impl StateStore for EmbeddedStore {
     async fn load(
