@@ -8,12 +8,13 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 
-/// A running `redis-server`.
+/// A running `redis-server`. It keeps its data in an append-only file (fsync on every write),
+/// so that a restart finds what was written before, as a production server would.
 #[derive(Debug)]
 pub struct RedisServer {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl RedisServer {
@@ -28,15 +29,7 @@ impl RedisServer {
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
-        let spawned = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--logfile", ""])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut child = match spawned {
+        let child = match spawn(port, dir.path()) {
             Ok(child) => child,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 let how = "redis-server is not on PATH; install it (Debian: apt-get install redis-server)";
@@ -46,25 +39,16 @@ impl RedisServer {
             }
             Err(error) => panic!("redis-server does not start: {error}"),
         };
-        // It says when it is ready; nothing else to wait for.
-        let stdout = child.stdout.take().expect("piped");
-        let mut ready = false;
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("redis-server's log");
-            if line.contains("Ready to accept connections") {
-                ready = true;
-                break;
-            }
-        }
-        assert!(
-            ready,
-            "redis-server exited before it was ready (port {port} taken?)"
-        );
-        Some(Self {
-            child,
-            port,
-            _dir: dir,
-        })
+        Some(Self { child, port, dir })
+    }
+
+    /// Starts it again on the same port and data, after [`stop`](Self::stop).
+    ///
+    /// # Panics
+    /// When it does not start.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(self.port, self.dir.path()).expect("redis-server starts again");
     }
 
     /// Its URL (`redis://127.0.0.1:<port>`).
@@ -77,6 +61,38 @@ impl RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `redis-server` on `port` with its files in `dir`, and waits until it says it is ready.
+fn spawn(port: u16, dir: &std::path::Path) -> std::io::Result<Child> {
+    let mut child = Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ])
+        .args(["--logfile", ""])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    // It says when it is ready; nothing else to wait for.
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let ready =
+        lines.any(|line| line.is_ok_and(|line| line.contains("Ready to accept connections")));
+    assert!(
+        ready,
+        "redis-server exited before it was ready (port {port} taken?)"
+    );
+    // Drain the rest of its log so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok(child)
 }
 
 impl Drop for RedisServer {
