@@ -73,3 +73,113 @@ async fn redis_going_away_gives_503_then_service_resumes_without_loss() {
     assert_eq!(resent.body, answered.body);
     server.shutdown().await;
 }
+
+fn job(conversation: &str, n: u32) -> botwire::store::NewJob {
+    botwire::store::NewJob::new(
+        "kamigo",
+        conversation,
+        format!("{conversation}-{n}"),
+        bytes::Bytes::from(n.to_string()),
+    )
+}
+
+async fn instance(url: &str) -> RedisStore {
+    let options = botwire_store_redis::RedisOptions::default()
+        .with_partitions(4)
+        .with_lease(Duration::from_millis(300));
+    RedisStore::connect_with(url, "shared-queue", options)
+        .await
+        .expect("connects")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_of_an_instance_that_died_is_taken_over_in_order() {
+    use botwire::store::Queue;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let dying = instance(&redis.url()).await;
+    for n in 1..=3 {
+        dying.push(job("room", n)).await.expect("queued");
+    }
+    let taken = dying.take().await.expect("a job");
+    assert_eq!(taken.delivery_id, "room-1");
+    // It dies holding room-1, unfinished.
+    drop(dying);
+
+    let survivor = instance(&redis.url()).await;
+    for n in 1..=3 {
+        let job = tokio::time::timeout(Duration::from_secs(30), survivor.take())
+            .await
+            .expect("taken over once the lease ran out")
+            .expect("a job");
+        assert_eq!(job.delivery_id, format!("room-{n}"));
+        survivor.finish(job.id).await.expect("finished");
+    }
+    assert_eq!(survivor.stats().await.expect("stats").queued, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_never_work_one_conversation_at_once_and_keep_its_order() {
+    use botwire::store::Queue;
+    use std::collections::{HashMap, HashSet};
+    use std::sync::{Arc, Mutex};
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let instances = [instance(&redis.url()).await, instance(&redis.url()).await];
+    for n in 0..8 {
+        for c in 0..6 {
+            // Deliveries arrive at either instance.
+            instances[(n + c) % 2]
+                .push(job(&format!("c{c}"), n as u32))
+                .await
+                .expect("queued");
+        }
+    }
+    let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let seen: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
+    let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
+    let mut workers = Vec::new();
+    for queue in &instances {
+        for _ in 0..2 {
+            let (queue, busy, seen, done_tx) =
+                (queue.clone(), busy.clone(), seen.clone(), done_tx.clone());
+            workers.push(tokio::spawn(async move {
+                loop {
+                    let job = queue.take().await.expect("a job");
+                    assert!(
+                        busy.lock().expect("lock").insert(job.conversation.clone()),
+                        "two jobs of {} at once",
+                        job.conversation
+                    );
+                    tokio::task::yield_now().await;
+                    seen.lock()
+                        .expect("lock")
+                        .entry(job.conversation.clone())
+                        .or_default()
+                        .push(job.delivery_id.clone());
+                    busy.lock().expect("lock").remove(&job.conversation);
+                    queue.finish(job.id).await.expect("finished");
+                    let _ = done_tx.send(());
+                }
+            }));
+        }
+    }
+    for _ in 0..48 {
+        tokio::time::timeout(Duration::from_secs(30), done.recv())
+            .await
+            .expect("every job is done")
+            .expect("workers run");
+    }
+    for worker in workers {
+        worker.abort();
+    }
+    let seen = seen.lock().expect("lock");
+    for c in 0..6 {
+        let conversation = format!("c{c}");
+        let expected: Vec<String> = (0..8).map(|n| format!("{conversation}-{n}")).collect();
+        assert_eq!(seen[&conversation], expected, "{conversation}");
+    }
+}

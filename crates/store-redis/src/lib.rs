@@ -8,6 +8,9 @@
 //!
 //! # Key layout
 //!
+//! The via-API queue's keys are described in the queue module's documentation
+//! (streams per partition, leases, dead letters).
+//!
 //! Every key starts with the deployment's prefix (default `botwire`) and carries a hash tag,
 //! so each script touches one slot (Redis Cluster works):
 //!
@@ -23,9 +26,12 @@
 
 mod data;
 mod ledger;
+mod queue;
 mod state;
 
-use botwire_store::StoreError;
+use std::sync::Arc;
+
+use botwire_store::{DEFAULT_CAPACITY, StoreError};
 use redis::aio::ConnectionManager;
 
 /// The stores on one Redis server. Cheap to clone: clones share one reconnecting connection.
@@ -33,6 +39,54 @@ use redis::aio::ConnectionManager;
 pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
+    queue: Arc<queue::QueueState>,
+}
+
+/// How a [`RedisStore`] spreads and bounds the via-API queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisOptions {
+    /// Partitions of the queue (1 to 63, default 16): each belongs to one instance at a time,
+    /// so more partitions spread conversations over more instances.
+    pub partitions: u32,
+    /// Acknowledged deliveries waiting at most (spread evenly over the partitions).
+    pub queue_capacity: usize,
+    /// How long a partition stays an instance's after its last renewal (default 10 s): how
+    /// soon another instance takes over the work of one that died.
+    pub lease: std::time::Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            partitions: 16,
+            queue_capacity: DEFAULT_CAPACITY,
+            lease: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+impl RedisOptions {
+    /// Sets [`partitions`](Self::partitions).
+    #[must_use]
+    pub fn with_partitions(mut self, partitions: u32) -> Self {
+        self.partitions = partitions;
+        self
+    }
+
+    /// Sets [`lease`](Self::lease).
+    #[must_use]
+    pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// Sets [`queue_capacity`](Self::queue_capacity).
+    #[must_use]
+    pub fn with_queue_capacity(mut self, jobs: usize) -> Self {
+        self.queue_capacity = jobs;
+        self
+    }
 }
 
 impl RedisStore {
@@ -42,11 +96,24 @@ impl RedisStore {
     /// # Errors
     /// When the URL is malformed or the server cannot be reached.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, prefix, RedisOptions::default()).await
+    }
+
+    /// The same, with these queue settings.
+    ///
+    /// # Errors
+    /// As [`RedisStore::connect`].
+    pub async fn connect_with(
+        url: &str,
+        prefix: &str,
+        options: RedisOptions,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
         let conn = ConnectionManager::new(client).await.map_err(unavailable)?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
+            queue: Arc::new(queue::QueueState::new(&options)),
         })
     }
 

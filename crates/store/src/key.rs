@@ -30,14 +30,7 @@ impl<'a> DeliveryKey<'a> {
     /// bounded amount of memory. SHA-256 (truncated to 128 bits) rather than a fast hash: ids
     /// come from the network, and a forged collision would silence a real delivery.
     pub fn digest(&self) -> [u8; 16] {
-        let mut hasher = Sha256::new();
-        hasher.update((self.channel.len() as u64).to_le_bytes());
-        hasher.update(self.channel.as_bytes());
-        hasher.update(self.id.as_bytes());
-        let full = hasher.finalize();
-        let mut out = [0u8; 16];
-        out.copy_from_slice(&full[..16]);
-        out
+        digest(self.channel, self.id)
     }
 }
 
@@ -49,6 +42,24 @@ impl<'a> ConversationKey<'a> {
             conversation,
         }
     }
+
+    /// A fixed-size digest of the key, as [`DeliveryKey::digest`]: for partitioning work by
+    /// conversation.
+    pub fn digest(&self) -> [u8; 16] {
+        digest(self.channel, self.conversation)
+    }
+}
+
+/// SHA-256 of the length-prefixed channel and the id, truncated to 128 bits.
+fn digest(channel: &str, id: &str) -> [u8; 16] {
+    let mut hasher = Sha256::new();
+    hasher.update((channel.len() as u64).to_le_bytes());
+    hasher.update(channel.as_bytes());
+    hasher.update(id.as_bytes());
+    let full = hasher.finalize();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
 }
 
 #[cfg(test)]

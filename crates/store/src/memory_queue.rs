@@ -75,8 +75,9 @@ impl MemoryQueue {
     }
 
     /// Queues a job that already has its id (a durable backend's, numbered and stored by
-    /// it), without the capacity check: the backend checked before storing it.
-    pub(crate) fn admit(&self, job: Job) -> JobId {
+    /// it), without the capacity check: the backend checked before storing it. Durable
+    /// backends use a `MemoryQueue` as the index of which job a worker may take next.
+    pub fn admit(&self, job: Job) -> JobId {
         let mut inner = self.lock();
         inner.next_id = inner.next_id.max(job.id.0);
         self.enqueue(&mut inner, job)

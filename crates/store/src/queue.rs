@@ -75,6 +75,24 @@ pub struct Job {
     pub accepted_at: SystemTime,
 }
 
+impl Job {
+    /// Job `id` for the delivery `new`, accepted at `accepted_at` and not yet attempted (for
+    /// queue backends that number and store jobs themselves).
+    pub fn accepted(id: JobId, new: NewJob, accepted_at: SystemTime) -> Self {
+        Self {
+            id,
+            channel: new.channel,
+            conversation: new.conversation,
+            delivery_id: new.delivery_id,
+            body: new.body,
+            attempts: 0,
+            progress: None,
+            last_error: None,
+            accepted_at,
+        }
+    }
+}
+
 /// A job that will not be retried any more, kept so that it can be read and replayed.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -85,6 +103,17 @@ pub struct DeadLetter {
     pub reason: String,
     /// When.
     pub died_at: SystemTime,
+}
+
+impl DeadLetter {
+    /// `job`, given up on at `died_at` because of `reason` (for queue backends).
+    pub fn new(job: Job, reason: impl Into<String>, died_at: SystemTime) -> Self {
+        Self {
+            job,
+            reason: reason.into(),
+            died_at,
+        }
+    }
 }
 
 /// How full a queue is.

@@ -409,8 +409,12 @@ pub async fn queue<Q: Queue, F: Fn(usize) -> Q>(fresh: F) {
     assert_eq!(queue.stats().await.expect("queue: stats").dead, 2);
     assert!(!queue.replay(JobId(u64::MAX)).await.expect("queue: replay"));
     assert!(queue.replay(a1.id).await.expect("queue: replay"));
+    // (A backend may give the replayed job a new id: a stream only grows.)
     let replayed = queue.take().await.expect("queue: take");
-    assert_eq!((replayed.id, replayed.attempts), (a1.id, 0));
+    assert_eq!(
+        (replayed.delivery_id.as_str(), replayed.attempts),
+        ("a-1", 0)
+    );
     assert_eq!(replayed.progress.as_deref(), Some(&b"reply"[..]));
     assert!(
         !queue.replay(a1.id).await.expect("queue: replay"),
