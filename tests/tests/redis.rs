@@ -183,3 +183,115 @@ async fn two_instances_never_work_one_conversation_at_once_and_keep_its_order() 
         assert_eq!(seen[&conversation], expected, "{conversation}");
     }
 }
+
+/// An echo bot counting its runs per text, shared by both instances.
+fn counting_echo(
+    runs: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+) -> botwire::Bot {
+    botwire::Bot::builder()
+        .initial("idle")
+        .state(
+            "idle",
+            botwire::handler_fn(move |_cx, event| {
+                let text = event.text().unwrap_or_default().to_owned();
+                *runs.lock().expect("lock").entry(text.clone()).or_default() += 1;
+                async move { Ok(botwire::Reply::text(text)) }
+            }),
+        )
+        .build()
+        .expect("a valid bot")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_redis_run_each_delivery_once_and_answer_alike() {
+    use botwire::Settings;
+    use botwire_testkit::kamigo;
+    use botwire_testkit::outbox::RecordingOutbox;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    const SECRET: &str = "two-instances";
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let runs: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let mut servers = Vec::new();
+    let mut outboxes = Vec::new();
+    for _ in 0..2 {
+        let env = [
+            ("BOTWIRE_STORE", redis.url()),
+            ("BOTWIRE_REDIS_PREFIX", "two".to_owned()),
+            ("BOTWIRE_FUNTEK_TOKEN", TOKEN.to_owned()),
+            ("BOTWIRE_KAMIGO_SECRET", SECRET.to_owned()),
+            ("BOTWIRE_ADMIN_LISTEN", "off".to_owned()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v));
+        let (outbox, replies) = RecordingOutbox::new();
+        let server = Server::from_settings(Settings::from_sources(None, env).expect("valid"))
+            .expect("configured")
+            .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .bot(counting_echo(runs.clone()))
+            .outbox(outbox)
+            .bind()
+            .await
+            .expect("connects to Redis and starts");
+        servers.push(server);
+        outboxes.push(replies);
+    }
+    let (a, b) = (servers[0].local_addr(), servers[1].local_addr());
+
+    // FUNTEK: the same delivery reaches both at once; one runs it, both answer alike.
+    let delivery = funtek::message("both at once");
+    let (one, two) = tokio::join!(post(a, delivery.clone()), post(b, delivery));
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text());
+    assert_eq!(one.body, two.body, "byte-identical answers");
+
+    // Kamigo: every delivery reaches both at once, conversation by conversation in order.
+    let send = |addr: SocketAddr, event: kamigo::Event| async move {
+        let request = kamigo::Signer::new(SECRET).request("/webhooks/kamigo", event);
+        tcp::send(addr, request).await.expect("answered")
+    };
+    let mut expected: HashMap<String, Vec<String>> = HashMap::new();
+    for n in 0..5 {
+        for room in ["R1", "R2", "R3"] {
+            let text = format!("{room} message {n}");
+            let event = kamigo::message(&text).room(room);
+            let (one, two) = tokio::join!(send(a, event.clone()), send(b, event));
+            assert_eq!(one.status, StatusCode::OK, "{}", one.text());
+            assert_eq!(one.body, two.body, "byte-identical acknowledgements");
+            expected.entry(room.to_owned()).or_default().push(text);
+        }
+    }
+    // Every reply goes out once, from whichever instance holds the conversation, in order.
+    let mut replied: HashMap<String, Vec<String>> = HashMap::new();
+    let (first, second) = outboxes.split_at_mut(1);
+    for _ in 0..15 {
+        let either = async {
+            tokio::select! {
+                reply = first[0].next() => reply,
+                reply = second[0].next() => reply,
+            }
+        };
+        let reply = tokio::time::timeout(Duration::from_secs(30), either)
+            .await
+            .expect("every reply goes out");
+        replied
+            .entry(reply.conversation.clone())
+            .or_default()
+            .push(reply.text().unwrap_or_default().to_owned());
+    }
+    assert!(
+        first[0].try_next().is_none() && second[0].try_next().is_none(),
+        "none twice"
+    );
+    assert_eq!(replied, expected);
+    let runs = runs.lock().expect("lock").clone();
+    assert!(
+        runs.values().all(|n| *n == 1),
+        "each delivery ran once: {runs:?}"
+    );
+    assert_eq!(runs.len(), 16);
+    for server in servers {
+        server.shutdown().await;
+    }
+}

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use botwire_core::{Bot, ConversationData, MemoryData};
 use botwire_platforms::Outbox;
+use botwire_platforms::auth::Secret;
 use botwire_store::{
     EmbeddedOptions, EmbeddedStore, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue,
     StateStore,
 };
+use botwire_store_redis::{RedisOptions, RedisStore};
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -51,7 +53,15 @@ pub struct Server {
     outbox: Option<Arc<dyn Outbox>>,
     trusted_proxies: Vec<IpNet>,
     tls: Option<(PathBuf, PathBuf)>,
+    redis: Option<RedisPlan>,
     delivery_log: usize,
+}
+
+/// A Redis store to connect to when the server binds.
+struct RedisPlan {
+    url: Secret,
+    prefix: String,
+    options: RedisOptions,
 }
 
 /// Why the server could not start or stopped.
@@ -84,6 +94,9 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The store could not be reached.
+    #[error("cannot reach the store: {0}")]
+    Store(#[source] botwire_store::StoreError),
     /// The TLS certificate or key could not be loaded.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
@@ -118,6 +131,7 @@ impl Server {
             outbox: None,
             trusted_proxies: Vec::new(),
             tls: None,
+            redis: None,
             delivery_log: crate::delivery_log::DEFAULT_CAPACITY,
         }
     }
@@ -152,6 +166,14 @@ impl Server {
         server.tls = settings.tls;
         match &settings.store {
             StoreKind::Memory => {}
+            StoreKind::Redis { url, prefix } => {
+                // Connecting is async: it happens in `bind`.
+                server.redis = Some(RedisPlan {
+                    url: url.clone(),
+                    prefix: prefix.clone(),
+                    options: RedisOptions::default().with_queue_capacity(settings.workers.capacity),
+                });
+            }
             StoreKind::Embedded { data_dir } => {
                 let path = StoreKind::file(data_dir);
                 let options =
@@ -325,7 +347,18 @@ impl Server {
     ///
     /// # Errors
     /// As [`Server::into_app`], or when the address cannot be bound.
-    pub async fn bind(self) -> Result<Running, ServeError> {
+    pub async fn bind(mut self) -> Result<Running, ServeError> {
+        if let Some(plan) = self.redis.take() {
+            let store = RedisStore::connect_with(plan.url.expose(), &plan.prefix, plan.options)
+                .await
+                .map_err(ServeError::Store)?;
+            tracing::info!(prefix = %plan.prefix, "the store is on Redis");
+            self = self
+                .ledger(store.clone())
+                .state_store(store.clone())
+                .queue(store.clone())
+                .data(store);
+        }
         let addr = self.listen;
         let admin = self.admin;
         let tls = match &self.tls {

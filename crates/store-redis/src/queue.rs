@@ -59,6 +59,9 @@ pub(crate) struct QueueState {
     /// Jobs of owned partitions, in lanes.
     local: MemoryQueue,
     owned: Mutex<HashMap<u32, Owned>>,
+    /// One reader of the streams at a time, so that an entry is never read twice (a read
+    /// that started before another finished would start from an older position).
+    reading: tokio::sync::Mutex<()>,
 }
 
 struct Owned {
@@ -78,6 +81,7 @@ impl QueueState {
             lease: options.lease,
             local: MemoryQueue::new(options.queue_capacity.max(1), 0),
             owned: Mutex::new(HashMap::new()),
+            reading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -128,6 +132,7 @@ impl RedisStore {
     /// Takes free partitions, renews the ones held, and reads their new entries into the
     /// local index.
     async fn look(&self) -> Result<(), StoreError> {
+        let _reading = self.queue.reading.lock().await;
         let mut conn = self.conn.clone();
         for partition in 0..self.queue.partitions {
             let owner = self.queue_key(partition, "owner");
@@ -177,20 +182,19 @@ impl RedisStore {
                 }
             }
         }
-        let partitions: Vec<(u32, Option<String>)> = self
-            .queue
-            .owned()
-            .iter()
-            .map(|(p, o)| (*p, o.last.clone()))
-            .collect();
-        for (partition, last) in partitions {
-            self.read_partition(partition, last).await?;
+        let partitions: Vec<u32> = self.queue.owned().keys().copied().collect();
+        for partition in partitions {
+            self.read_partition(partition).await?;
         }
         Ok(())
     }
 
-    /// Reads a held partition's entries after `last` into the local index.
-    async fn read_partition(&self, partition: u32, last: Option<String>) -> Result<(), StoreError> {
+    /// Reads a held partition's new entries into the local index. The caller holds
+    /// `reading`.
+    async fn read_partition(&self, partition: u32) -> Result<(), StoreError> {
+        let Some(last) = self.queue.owned().get(&partition).map(|o| o.last.clone()) else {
+            return Ok(());
+        };
         let mut conn = self.conn.clone();
         let stream = self.queue_key(partition, "stream");
         let start = last.map_or_else(|| "-".to_owned(), |l| format!("({l}"));
@@ -392,10 +396,8 @@ impl RedisStore {
         }
         // Read it (and anything before it) into the local index now, when this instance holds
         // the partition, rather than at the next look.
-        let last = self.queue.owned().get(&partition).map(|o| o.last.clone());
-        if let Some(last) = last {
-            self.read_partition(partition, last).await?;
-        }
+        let _reading = self.queue.reading.lock().await;
+        self.read_partition(partition).await?;
         Ok(id)
     }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use botwire_platforms::auth::Secret;
 use ipnet::IpNet;
 
 use botwire_platforms::{ChannelSettings, SettingError, SettingValue};
@@ -70,6 +71,13 @@ pub enum StoreKind {
     },
     /// In memory: forgotten on restart.
     Memory,
+    /// A Redis (or Valkey) server, shared by several instances.
+    Redis {
+        /// `redis://…` or `rediss://…`; may carry a password, so it never prints.
+        url: Secret,
+        /// The prefix of every key (`redis_prefix`, default `botwire`): one per deployment.
+        prefix: String,
+    },
 }
 
 impl StoreKind {
@@ -120,11 +128,12 @@ pub enum ConfigError {
 }
 
 /// Top-level settings (`BOTWIRE_<KEY>` in upper case).
-const SERVER_KEYS: [&str; 7] = [
+const SERVER_KEYS: [&str; 8] = [
     "listen",
     "admin_listen",
     "store",
     "data_dir",
+    "redis_prefix",
     "trusted_proxies",
     "tls_cert",
     "tls_key",
@@ -152,9 +161,9 @@ const LIMIT_KEYS: [&str; 9] = [
     "shutdown_grace",
 ];
 /// Words a channel may not be named, since server-wide variables start with them.
-const RESERVED: [&str; 14] = [
+const RESERVED: [&str; 15] = [
     "listen", "store", "config", "data", "admin", "body", "header", "max", "shutdown", "log",
-    "queue", "idle", "trusted", "tls",
+    "queue", "idle", "trusted", "tls", "redis",
 ];
 
 impl Settings {
@@ -332,10 +341,14 @@ impl Builder {
             "embedded" => StoreKind::Embedded { data_dir },
             "memory" => StoreKind::Memory,
             url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                return Err(self
-                    .server
-                    .error("store", "Redis is not supported by this version yet")
-                    .into());
+                StoreKind::Redis {
+                    url: Secret::new(url),
+                    prefix: self
+                        .server
+                        .text("redis_prefix")?
+                        .unwrap_or("botwire")
+                        .to_owned(),
+                }
             }
             _ => {
                 return Err(self
