@@ -1,7 +1,8 @@
-//! `kill -9` in the middle of a load: the sample bot on the default embedded store is killed
+//! `kill -9` in the middle of a load. The sample bot on the default embedded store is killed
 //! while Chatwork deliveries arrive (Chatwork never resends), and started again on the same
-//! data directory. Every acknowledged delivery gets its reply, and what the bot was taught
-//! before the kill is still known.
+//! data directory: every acknowledged delivery gets its reply, and what the bot was taught
+//! before the kill is still known. Two instances sharing Redis: one is killed, and the other
+//! finishes its work.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -22,14 +23,20 @@ const ROOM: u64 = 4242;
 /// Only a guard against a hung test.
 const GUARD: Duration = Duration::from_secs(120);
 
-/// The sample bot, started on `data_dir` with its Chatwork replies going to `api`; returns
-/// the process and the address it listens on (read from its log).
+/// The sample bot on the embedded store in `data_dir`.
 async fn start(data_dir: &std::path::Path, api: &FakeApi) -> (Child, SocketAddr) {
+    let dir = data_dir.to_str().expect("a utf-8 path");
+    start_with(&[("BOTWIRE_DATA_DIR", dir)], api).await
+}
+
+/// The sample bot with these settings, its Chatwork replies going to `api`; returns the
+/// process and the address it listens on (read from its log).
+async fn start_with(settings: &[(&str, &str)], api: &FakeApi) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_echo-bot"))
         .env_clear()
+        .envs(settings.iter().copied())
         .env("BOTWIRE_LISTEN", "127.0.0.1:0")
         .env("BOTWIRE_ADMIN_LISTEN", "off")
-        .env("BOTWIRE_DATA_DIR", data_dir)
         .env("BOTWIRE_CHATWORK_TOKEN", TOKEN)
         .env("BOTWIRE_CHATWORK_API_TOKEN", "crash-api-token")
         .env("BOTWIRE_CHATWORK_API_BASE", api.base())
@@ -120,24 +127,7 @@ async fn kill_9_loses_nothing_acknowledged_and_keeps_what_was_taught() {
     assert_eq!(reply(&mut api).await, r#"Got it: "ping" => "pong""#);
 
     // Load: eight senders; the process is killed once 100 deliveries were acknowledged.
-    let (acked_tx, mut acked_rx) = mpsc::unbounded_channel::<String>();
-    let senders: Vec<_> = (0..8)
-        .map(|s| {
-            let acked = acked_tx.clone();
-            tokio::spawn(async move {
-                for n in 0.. {
-                    let text = format!("load {s}-{n}");
-                    match send(addr, &text).await {
-                        Ok(StatusCode::OK) => {
-                            let _ = acked.send(text);
-                        }
-                        _ => return,
-                    }
-                }
-            })
-        })
-        .collect();
-    drop(acked_tx);
+    let (senders, mut acked_rx) = load(vec![addr]);
     let mut acked = HashSet::new();
     while acked.len() < 100 {
         acked.insert(acked_rx.recv().await.expect("the senders run"));
@@ -172,4 +162,79 @@ async fn kill_9_loses_nothing_acknowledged_and_keeps_what_was_taught() {
         twice
     );
     bot.kill().await.expect("stopped");
+}
+
+/// Sends numbered deliveries from eight senders, to the addresses in turn, until they stop
+/// answering; reports each acknowledged text.
+fn load(
+    addrs: Vec<SocketAddr>,
+) -> (
+    Vec<tokio::task::JoinHandle<()>>,
+    mpsc::UnboundedReceiver<String>,
+) {
+    let (acked_tx, acked_rx) = mpsc::unbounded_channel::<String>();
+    let senders = (0..8)
+        .map(|s| {
+            let acked = acked_tx.clone();
+            let addrs = addrs.clone();
+            tokio::spawn(async move {
+                for n in 0.. {
+                    let text = format!("load {s}-{n}");
+                    match send(addrs[n % addrs.len()], &text).await {
+                        Ok(StatusCode::OK) => {
+                            let _ = acked.send(text);
+                        }
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    (senders, acked_rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_redis_one_killed_the_other_finishes_its_work() {
+    use botwire_testkit::redis_server::RedisServer;
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let settings = [
+        ("BOTWIRE_STORE", url.as_str()),
+        ("BOTWIRE_REDIS_PREFIX", "crash"),
+    ];
+    let mut api = FakeApi::start().await;
+    // The first to start takes the queue's partitions; it is the one killed.
+    let (mut first, first_addr) = start_with(&settings, &api).await;
+    let (mut second, second_addr) = start_with(&settings, &api).await;
+
+    let (senders, mut acked_rx) = load(vec![first_addr, second_addr]);
+    let mut acked = HashSet::new();
+    while acked.len() < 100 {
+        acked.insert(acked_rx.recv().await.expect("the senders run"));
+    }
+    first.kill().await.expect("kill -9");
+    for sender in senders {
+        sender.await.expect("a sender");
+    }
+    while let Some(text) = acked_rx.recv().await {
+        acked.insert(text);
+    }
+
+    // The survivor takes the partitions over when their lease runs out, and replies to
+    // every acknowledged delivery.
+    let mut replied: HashMap<String, u32> = HashMap::new();
+    while !acked.iter().all(|text| replied.contains_key(text)) {
+        *replied.entry(reply(&mut api).await).or_default() += 1;
+    }
+    let twice = replied.values().filter(|n| **n > 1).count();
+    println!(
+        "two instances: acknowledged {}, replied {} ({} more than once)",
+        acked.len(),
+        replied.len(),
+        twice
+    );
+    second.kill().await.expect("stopped");
 }
