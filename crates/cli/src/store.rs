@@ -1,6 +1,6 @@
-//! `botwire store`: read and change what a bot's embedded store holds — conversation states,
-//! what bots remembered, dead letters — with the bot stopped (the file belongs to one process
-//! at a time).
+//! `botwire store`: read and change what a bot's store holds — conversation states, what bots
+//! remembered, dead letters. The embedded store only while the bot is stopped (the file
+//! belongs to one process at a time); Redis at any time.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -8,14 +8,21 @@ use std::process::ExitCode;
 
 use botwire_core::ConversationData;
 use botwire_store::{ConversationKey, EmbeddedStore, JobId, Queue, StateStore, StoreError};
+use botwire_store_redis::RedisStore;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 #[derive(Debug, Args)]
 pub(crate) struct Store {
-    /// The data directory of the bot's store.
+    /// The data directory of the bot's embedded store.
     #[arg(long, env = "BOTWIRE_DATA_DIR", default_value = "./botwire-data")]
     data_dir: PathBuf,
+    /// A redis:// or rediss:// URL to use the bots' shared Redis instead.
+    #[arg(long, env = "BOTWIRE_STORE", hide_env_values = true)]
+    store: Option<String>,
+    /// The prefix of the deployment's Redis keys.
+    #[arg(long, env = "BOTWIRE_REDIS_PREFIX", default_value = "botwire")]
+    redis_prefix: String,
     #[command(subcommand)]
     action: Action,
 }
@@ -51,10 +58,66 @@ enum Action {
     },
 }
 
+/// The store the command works on.
+enum Backend {
+    Embedded(EmbeddedStore),
+    Redis(RedisStore),
+}
+
+impl Backend {
+    fn states(&self) -> &dyn StateStore {
+        match self {
+            Self::Embedded(store) => store,
+            Self::Redis(store) => store,
+        }
+    }
+
+    fn data(&self) -> &dyn ConversationData {
+        match self {
+            Self::Embedded(store) => store,
+            Self::Redis(store) => store,
+        }
+    }
+
+    fn queue(&self) -> &dyn Queue {
+        match self {
+            Self::Embedded(store) => store,
+            Self::Redis(store) => store,
+        }
+    }
+
+    async fn all_states(
+        &self,
+    ) -> Result<Vec<(String, String, botwire_store::Versioned)>, StoreError> {
+        match self {
+            Self::Embedded(store) => store.all_states(),
+            Self::Redis(store) => store.all_states().await,
+        }
+    }
+
+    async fn all_data(&self) -> Result<Vec<(String, String, String, String)>, StoreError> {
+        match self {
+            Self::Embedded(store) => store.all_data(),
+            Self::Redis(store) => store.all_data().await,
+        }
+    }
+}
+
 pub(crate) async fn run(store: Store) -> Result<ExitCode, String> {
-    // Reading needs a store that exists; writing may start one (an import into a new bot).
-    let create = matches!(store.action, Action::Import | Action::SetState { .. });
-    let opened = open(&store.data_dir, create)?;
+    let opened = match store.store.as_deref().map(str::trim) {
+        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Backend::Redis(
+            RedisStore::connect(url, &store.redis_prefix)
+                .await
+                .map_err(|e| format!("cannot reach Redis: {e}"))?,
+        ),
+        None | Some("" | "embedded") => {
+            // Reading needs a store that exists; writing may start one (an import into a new
+            // bot).
+            let create = matches!(store.action, Action::Import | Action::SetState { .. });
+            Backend::Embedded(open(&store.data_dir, create)?)
+        }
+        Some(_) => return Err("--store must be embedded or a redis:// URL".to_owned()),
+    };
     let mut out = std::io::stdout().lock();
     match store.action {
         Action::State {
@@ -62,7 +125,7 @@ pub(crate) async fn run(store: Store) -> Result<ExitCode, String> {
             conversation,
         } => {
             let key = ConversationKey::new(&channel, &conversation);
-            match opened.load(&key).await.map_err(failed)? {
+            match opened.states().load(&key).await.map_err(failed)? {
                 Some(found) => print_line(
                     &mut out,
                     &json!({"state": found.state, "version": found.version}),
@@ -82,14 +145,14 @@ pub(crate) async fn run(store: Store) -> Result<ExitCode, String> {
             print_line(&mut out, &json!({"state": state, "version": version}))?;
         }
         Action::Export => {
-            for (channel, conversation, found) in opened.all_states().map_err(failed)? {
+            for (channel, conversation, found) in opened.all_states().await.map_err(failed)? {
                 print_line(
                     &mut out,
                     &json!({"kind": "state", "channel": channel, "conversation": conversation,
                             "state": found.state, "version": found.version}),
                 )?;
             }
-            for (channel, conversation, key, value) in opened.all_data().map_err(failed)? {
+            for (channel, conversation, key, value) in opened.all_data().await.map_err(failed)? {
                 print_line(
                     &mut out,
                     &json!({"kind": "data", "channel": channel, "conversation": conversation,
@@ -112,7 +175,7 @@ pub(crate) async fn run(store: Store) -> Result<ExitCode, String> {
             eprintln!("botwire: imported {imported} lines");
         }
         Action::DeadLetters => {
-            for dead in opened.dead_letters().await.map_err(failed)? {
+            for dead in opened.queue().dead_letters().await.map_err(failed)? {
                 let job = &dead.job;
                 print_line(
                     &mut out,
@@ -124,7 +187,7 @@ pub(crate) async fn run(store: Store) -> Result<ExitCode, String> {
             }
         }
         Action::Replay { id } => {
-            if !opened.replay(JobId(id)).await.map_err(failed)? {
+            if !opened.queue().replay(JobId(id)).await.map_err(failed)? {
                 eprintln!("botwire: no dead letter {id}");
                 return Ok(ExitCode::FAILURE);
             }
@@ -154,18 +217,19 @@ fn open(data_dir: &Path, create: bool) -> Result<EmbeddedStore, String> {
 
 /// Puts a conversation in `state`, whatever its version.
 async fn set_state(
-    store: &EmbeddedStore,
+    store: &Backend,
     channel: &str,
     conversation: &str,
     state: &str,
 ) -> Result<u64, String> {
     let key = ConversationKey::new(channel, conversation);
-    let current = store.load(&key).await.map_err(failed)?.map(|v| v.version);
-    store.save(&key, state, current).await.map_err(failed)
+    let states = store.states();
+    let current = states.load(&key).await.map_err(failed)?.map(|v| v.version);
+    states.save(&key, state, current).await.map_err(failed)
 }
 
 /// One exported line back into the store.
-async fn import(store: &EmbeddedStore, line: &str) -> Result<(), String> {
+async fn import(store: &Backend, line: &str) -> Result<(), String> {
     let value: Value = serde_json::from_str(line).map_err(|_| "not a JSON object".to_owned())?;
     let text = |field: &str| {
         value[field]
@@ -179,6 +243,7 @@ async fn import(store: &EmbeddedStore, line: &str) -> Result<(), String> {
             .await
             .map(drop),
         Some("data") => store
+            .data()
             .set(&channel, &conversation, &text("key")?, &text("value")?)
             .await
             .map_err(|e| format!("the store failed: {e}")),

@@ -8,12 +8,20 @@ use botwire_core::ConversationData;
 use botwire_store::{ConversationKey, EmbeddedStore, NewJob, Queue, StateStore};
 
 fn botwire(dir: &std::path::Path, args: &[&str], stdin: &str) -> Output {
+    let data_dir = ["--data-dir", dir.to_str().expect("a utf-8 path")];
+    botwire_store_cli(&data_dir, args, stdin)
+}
+
+/// `botwire store <store args> <args>`, with `stdin`, and no store settings from the
+/// environment.
+fn botwire_store_cli(store: &[&str], args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_botwire"))
         .arg("store")
-        .arg("--data-dir")
-        .arg(dir)
+        .args(store)
         .args(args)
         .env_remove("BOTWIRE_DATA_DIR")
+        .env_remove("BOTWIRE_STORE")
+        .env_remove("BOTWIRE_REDIS_PREFIX")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -153,4 +161,54 @@ async fn errors_say_what_to_do() {
         "{}",
         stderr(&wrong)
     );
+}
+
+#[tokio::test]
+async fn works_on_a_shared_redis_too() {
+    use botwire_store_redis::RedisStore;
+    use botwire_testkit::redis_server::RedisServer;
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let store = RedisStore::connect(&redis.url(), "cli")
+        .await
+        .expect("connects");
+    store
+        .save(&ConversationKey::new("kamigo", "C1"), "teaching", None)
+        .await
+        .expect("saved");
+    store
+        .set("kamigo", "C1", "answer:ping", "pong")
+        .await
+        .expect("remembered");
+    let job = NewJob::new("kamigo", "C1", "message.received:m1", "{}".into());
+    let dead = store.bury_new(job, "outbox: 400").await.expect("buried").0;
+
+    let url = redis.url();
+    let on_redis = ["--store", url.as_str(), "--redis-prefix", "cli"];
+    let exported = botwire_store_cli(&on_redis, &["export"], "");
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let lines = stdout(&exported);
+    assert!(
+        lines.contains(r#""kind":"state""#) && lines.contains(r#""value":"pong""#),
+        "{lines}"
+    );
+    let set = botwire_store_cli(&on_redis, &["set-state", "kamigo", "C1", "idle"], "");
+    assert_eq!(stdout(&set).trim(), r#"{"state":"idle","version":2}"#);
+    let letters = botwire_store_cli(&on_redis, &["dead-letters"], "");
+    assert!(
+        stdout(&letters).contains("outbox: 400"),
+        "{}",
+        stdout(&letters)
+    );
+    let replayed = botwire_store_cli(&on_redis, &["replay", &dead.to_string()], "");
+    assert!(replayed.status.success(), "{}", stderr(&replayed));
+    // Another deployment's keys are not this one's.
+    let other = botwire_store_cli(
+        &["--store", url.as_str(), "--redis-prefix", "elsewhere"],
+        &["export"],
+        "",
+    );
+    assert!(stdout(&other).trim().is_empty(), "{}", stdout(&other));
 }

@@ -47,3 +47,32 @@ impl ConversationData for RedisStore {
         Ok(())
     }
 }
+
+impl RedisStore {
+    /// Everything bots remembered under this prefix: `(channel, conversation, key, value)`
+    /// (for exports; it scans the keyspace).
+    ///
+    /// # Errors
+    /// When Redis cannot be reached.
+    pub async fn all_data(
+        &self,
+    ) -> Result<Vec<(String, String, String, String)>, botwire_store::StoreError> {
+        let mut all = Vec::new();
+        for (key, tag) in self.scan("data").await? {
+            let Some((channel, conversation)) = Self::conversation_of(&tag) else {
+                continue;
+            };
+            let mut conn = self.conn.clone();
+            let fields: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            for (name, value) in fields {
+                all.push((channel.clone(), conversation.clone(), name, value));
+            }
+        }
+        all.sort();
+        Ok(all)
+    }
+}

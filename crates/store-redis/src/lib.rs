@@ -131,6 +131,45 @@ impl RedisStore {
         hex::encode(raw)
     }
 
+    /// The channel and conversation of a conversation hash tag.
+    fn conversation_of(tag: &str) -> Option<(String, String)> {
+        let raw = String::from_utf8(hex::decode(tag).ok()?).ok()?;
+        let (channel, conversation) = raw.split_once('\n')?;
+        Some((channel.to_owned(), conversation.to_owned()))
+    }
+
+    /// Every key `<prefix>:{<tag>}:<name>`, with its tag.
+    async fn scan(&self, name: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let pattern = format!("{}:{{*}}:{name}", self.prefix);
+        let mut cursor = 0u64;
+        let mut found = Vec::new();
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            for key in keys {
+                let tag = key
+                    .split_once('{')
+                    .and_then(|(_, rest)| rest.split_once('}'))
+                    .map(|(tag, _)| tag.to_owned());
+                if let Some(tag) = tag {
+                    found.push((key, tag));
+                }
+            }
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
+        }
+    }
+
     async fn ping_server(&self) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         redis::cmd("PING")

@@ -79,3 +79,27 @@ impl StateStore for RedisStore {
         self.ping_server().await
     }
 }
+
+impl RedisStore {
+    /// Every conversation's state under this prefix: `(channel, conversation, state)` (for
+    /// exports; it scans the keyspace, so it is not for the request path).
+    ///
+    /// # Errors
+    /// When Redis cannot be reached.
+    pub async fn all_states(&self) -> Result<Vec<(String, String, Versioned)>, StoreError> {
+        let mut all = Vec::new();
+        for (_, tag) in self.scan("state").await? {
+            let Some((channel, conversation)) = Self::conversation_of(&tag) else {
+                continue;
+            };
+            let found = self
+                .load(&ConversationKey::new(&channel, &conversation))
+                .await?;
+            if let Some(found) = found {
+                all.push((channel, conversation, found));
+            }
+        }
+        all.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        Ok(all)
+    }
+}
