@@ -62,6 +62,9 @@ pub(crate) struct QueueState {
     /// One reader of the streams at a time, so that an entry is never read twice (a read
     /// that started before another finished would start from an older position).
     reading: tokio::sync::Mutex<()>,
+    /// When the streams were last looked at: the workers waiting together look once per
+    /// period, not once each.
+    looked: Mutex<Option<Instant>>,
 }
 
 struct Owned {
@@ -82,6 +85,7 @@ impl QueueState {
             local: MemoryQueue::new(options.queue_capacity.max(1), 0),
             owned: Mutex::new(HashMap::new()),
             reading: tokio::sync::Mutex::new(()),
+            looked: Mutex::new(None),
         }
     }
 
@@ -119,6 +123,11 @@ impl RedisStore {
         self.key(&format!("q{partition}"), name)
     }
 
+    /// How often waiting workers look for new entries and renew leases.
+    fn look_every(&self) -> Duration {
+        LOOK_EVERY.min(self.queue.lease / 3)
+    }
+
     fn dead_key(&self, name: &str) -> String {
         self.key("dead", name)
     }
@@ -133,6 +142,13 @@ impl RedisStore {
     /// local index.
     async fn look(&self) -> Result<(), StoreError> {
         let _reading = self.queue.reading.lock().await;
+        {
+            let mut looked = self.queue.looked.lock().unwrap_or_else(|e| e.into_inner());
+            if looked.is_some_and(|at| at.elapsed() < self.look_every() / 2) {
+                return Ok(());
+            }
+            *looked = Some(Instant::now());
+        }
         let mut conn = self.conn.clone();
         for partition in 0..self.queue.partitions {
             let owner = self.queue_key(partition, "owner");
@@ -417,7 +433,7 @@ impl Queue for RedisStore {
             self.look().await?;
             tokio::select! {
                 job = self.queue.local.take() => return job,
-                () = tokio::time::sleep(LOOK_EVERY.min(self.queue.lease / 3)) => {}
+                () = tokio::time::sleep(self.look_every()) => {}
             }
         }
     }
