@@ -44,9 +44,8 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A store as a bot leaves it: a state, a taught answer, a dead letter.
-async fn a_bots_store(dir: &std::path::Path) -> u64 {
-    let store = EmbeddedStore::open(dir.join("botwire.redb")).expect("opens");
+/// A store as a bot leaves it: a state, a taught answer, a dead letter (whose id it returns).
+async fn leave_as_a_bot<S: StateStore + ConversationData + Queue>(store: &S) -> u64 {
     store
         .save(&ConversationKey::new("kamigo", "C1"), "teaching", None)
         .await
@@ -57,6 +56,11 @@ async fn a_bots_store(dir: &std::path::Path) -> u64 {
         .expect("remembered");
     let job = NewJob::new("kamigo", "C1", "message.received:m1", "{}".into());
     store.bury_new(job, "outbox: 400").await.expect("buried").0
+}
+
+/// An embedded store in `dir` as a bot leaves it.
+async fn a_bots_store(dir: &std::path::Path) -> u64 {
+    leave_as_a_bot(&EmbeddedStore::open(dir.join("botwire.redb")).expect("opens")).await
 }
 
 #[tokio::test]
@@ -174,16 +178,7 @@ async fn works_on_a_shared_redis_too() {
     let store = RedisStore::connect(&redis.url(), "cli")
         .await
         .expect("connects");
-    store
-        .save(&ConversationKey::new("kamigo", "C1"), "teaching", None)
-        .await
-        .expect("saved");
-    store
-        .set("kamigo", "C1", "answer:ping", "pong")
-        .await
-        .expect("remembered");
-    let job = NewJob::new("kamigo", "C1", "message.received:m1", "{}".into());
-    let dead = store.bury_new(job, "outbox: 400").await.expect("buried").0;
+    let dead = leave_as_a_bot(&store).await;
 
     let url = redis.url();
     let on_redis = ["--store", url.as_str(), "--redis-prefix", "cli"];

@@ -97,3 +97,31 @@ impl CachedResponse {
         Self { status, body }
     }
 }
+
+/// Waits up to `timeout` for a claim held in this process to end. `observe` tells how the
+/// delivery stands now: how it ended, or the notifier its holder signals when it ends.
+pub(crate) async fn wait_for_end<F>(
+    mut observe: F,
+    timeout: std::time::Duration,
+) -> Result<Waited, StoreError>
+where
+    F: FnMut() -> Result<Result<Waited, std::sync::Arc<tokio::sync::Notify>>, StoreError>,
+{
+    let until = tokio::time::Instant::now() + timeout;
+    loop {
+        let ended = match observe()? {
+            Ok(outcome) => return Ok(outcome),
+            Err(ended) => ended,
+        };
+        let notified = ended.notified();
+        tokio::pin!(notified);
+        // Register before looking again, so an end between the two looks is not missed.
+        notified.as_mut().enable();
+        if let Ok(outcome) = observe()? {
+            return Ok(outcome);
+        }
+        if tokio::time::timeout_at(until, notified).await.is_err() {
+            return Ok(Waited::TimedOut);
+        }
+    }
+}

@@ -11,6 +11,7 @@ use dashmap::mapref::entry::Entry as MapEntry;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::ledger::wait_for_end;
 use crate::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, Waited};
 
 type Digest = [u8; 16];
@@ -254,23 +255,7 @@ impl Ledger for MemoryLedger {
 
     async fn wait(&self, key: &DeliveryKey<'_>, timeout: Duration) -> Result<Waited, StoreError> {
         let digest = key.digest();
-        let until = Instant::now() + timeout;
-        loop {
-            let ended = match self.observe(&digest, Instant::now()) {
-                Ok(outcome) => return Ok(outcome),
-                Err(ended) => ended,
-            };
-            let notified = ended.notified();
-            tokio::pin!(notified);
-            // Register before looking again, so an end between the two looks is not missed.
-            notified.as_mut().enable();
-            if let Ok(outcome) = self.observe(&digest, Instant::now()) {
-                return Ok(outcome);
-            }
-            if tokio::time::timeout_at(until, notified).await.is_err() {
-                return Ok(Waited::TimedOut);
-            }
-        }
+        wait_for_end(|| Ok(self.observe(&digest, Instant::now())), timeout).await
     }
 
     async fn purge_expired(&self) -> Result<usize, StoreError> {

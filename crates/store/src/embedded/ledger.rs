@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{EmbeddedStore, unavailable};
+use crate::ledger::wait_for_end;
 use crate::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, Waited};
 
 /// digest → (expires at, ms since the epoch; status; body).
@@ -228,23 +229,7 @@ impl Ledger for EmbeddedStore {
 
     async fn wait(&self, key: &DeliveryKey<'_>, timeout: Duration) -> Result<Waited, StoreError> {
         let digest = key.digest();
-        let until = Instant::now() + timeout;
-        loop {
-            let ended = match self.observe(&digest)? {
-                Ok(outcome) => return Ok(outcome),
-                Err(ended) => ended,
-            };
-            let notified = ended.notified();
-            tokio::pin!(notified);
-            // Register before looking again, so an end between the two looks is not missed.
-            notified.as_mut().enable();
-            if let Ok(outcome) = self.observe(&digest)? {
-                return Ok(outcome);
-            }
-            if tokio::time::timeout_at(until, notified).await.is_err() {
-                return Ok(Waited::TimedOut);
-            }
-        }
+        wait_for_end(|| self.observe(&digest), timeout).await
     }
 
     async fn purge_expired(&self) -> Result<usize, StoreError> {
