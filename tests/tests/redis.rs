@@ -215,8 +215,10 @@ async fn two_instances_on_redis_run_each_delivery_once_and_answer_alike() {
         return;
     };
     let runs: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    // One outbox for both: replies are recorded in the order they are sent, whichever
+    // instance sends them (a conversation can move between instances as they share the work).
+    let (outbox, mut replies) = RecordingOutbox::new();
     let mut servers = Vec::new();
-    let mut outboxes = Vec::new();
     for _ in 0..2 {
         let env = [
             ("BOTWIRE_STORE", redis.url()),
@@ -226,17 +228,15 @@ async fn two_instances_on_redis_run_each_delivery_once_and_answer_alike() {
             ("BOTWIRE_ADMIN_LISTEN", "off".to_owned()),
         ]
         .map(|(k, v)| (k.to_owned(), v));
-        let (outbox, replies) = RecordingOutbox::new();
         let server = Server::from_settings(Settings::from_sources(None, env).expect("valid"))
             .expect("configured")
             .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
             .bot(counting_echo(runs.clone()))
-            .outbox(outbox)
+            .outbox(outbox.clone())
             .bind()
             .await
             .expect("connects to Redis and starts");
         servers.push(server);
-        outboxes.push(replies);
     }
     let (a, b) = (servers[0].local_addr(), servers[1].local_addr());
 
@@ -264,15 +264,8 @@ async fn two_instances_on_redis_run_each_delivery_once_and_answer_alike() {
     }
     // Every reply goes out once, from whichever instance holds the conversation, in order.
     let mut replied: HashMap<String, Vec<String>> = HashMap::new();
-    let (first, second) = outboxes.split_at_mut(1);
     for _ in 0..15 {
-        let either = async {
-            tokio::select! {
-                reply = first[0].next() => reply,
-                reply = second[0].next() => reply,
-            }
-        };
-        let reply = tokio::time::timeout(Duration::from_secs(30), either)
+        let reply = tokio::time::timeout(Duration::from_secs(30), replies.next())
             .await
             .expect("every reply goes out");
         replied
@@ -280,10 +273,7 @@ async fn two_instances_on_redis_run_each_delivery_once_and_answer_alike() {
             .or_default()
             .push(reply.text().unwrap_or_default().to_owned());
     }
-    assert!(
-        first[0].try_next().is_none() && second[0].try_next().is_none(),
-        "none twice"
-    );
+    assert!(replies.try_next().is_none(), "none twice");
     assert_eq!(replied, expected);
     let runs = runs.lock().expect("lock").clone();
     assert!(
@@ -294,4 +284,50 @@ async fn two_instances_on_redis_run_each_delivery_once_and_answer_alike() {
     for server in servers {
         server.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joining_instance_gets_its_share_of_the_partitions() {
+    use botwire::store::Queue;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let first = instance(&redis.url()).await;
+    let waiting = {
+        let first = first.clone();
+        tokio::spawn(async move { first.take().await })
+    };
+    let mut ticks = tokio::time::interval(Duration::from_millis(50));
+    while first.owned_partitions() < 4 {
+        ticks.tick().await;
+    }
+    let second = instance(&redis.url()).await;
+    let joined = {
+        let second = second.clone();
+        tokio::spawn(async move { second.take().await })
+    };
+    // Within a few leases, the first hands over half; the second takes it.
+    let balanced = async {
+        while (first.owned_partitions(), second.owned_partitions()) != (2, 2) {
+            ticks.tick().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), balanced)
+        .await
+        .expect("the partitions are shared");
+    // Work pushed now is done by whichever holds its partition, each job once.
+    for n in 0..8 {
+        second.push(job(&format!("c{n}"), 0)).await.expect("queued");
+    }
+    let mut done = std::collections::HashSet::new();
+    let (first_job, second_job) = (waiting, joined);
+    for handle in [first_job, second_job] {
+        let job = tokio::time::timeout(Duration::from_secs(30), handle)
+            .await
+            .expect("a job")
+            .expect("the task")
+            .expect("taken");
+        assert!(done.insert(job.delivery_id.clone()), "taken twice");
+    }
+    assert_eq!(done.len(), 2);
 }

@@ -65,6 +65,9 @@ pub(crate) struct QueueState {
     /// When the streams were last looked at: the workers waiting together look once per
     /// period, not once each.
     looked: Mutex<Option<Instant>>,
+    /// Jobs a worker of this instance holds, per partition: a partition is handed to another
+    /// instance only when none is held.
+    taken: Mutex<HashMap<u32, usize>>,
 }
 
 struct Owned {
@@ -86,11 +89,59 @@ impl QueueState {
             owned: Mutex::new(HashMap::new()),
             reading: tokio::sync::Mutex::new(()),
             looked: Mutex::new(None),
+            taken: Mutex::new(HashMap::new()),
         }
     }
 
     fn owned(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Owned>> {
         self.owned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a job of `partition` taken (`+1`) or given back (`-1`).
+    fn count_taken(&self, partition: u32, change: isize) {
+        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        let count = taken.entry(partition).or_default();
+        *count = count.saturating_add_signed(change);
+    }
+
+    fn held_by_workers(&self, partition: u32) -> bool {
+        let taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
+        taken.get(&partition).is_some_and(|n| *n > 0)
+    }
+
+    /// Hands `partition` over, unless a worker here holds one of its jobs (`force`: the lease
+    /// is gone anyway). Its waiting jobs are dropped here: the new owner reads them again.
+    /// Whether it was let go.
+    fn let_go(&self, partition: u32, force: bool) -> bool {
+        {
+            // Under the same lock as `take`'s check, so a job cannot be taken in between.
+            let mut owned = self.owned();
+            if !force && self.held_by_workers(partition) {
+                return false;
+            }
+            owned.remove(&partition);
+        }
+        let dropped = self
+            .local
+            .forget(|job| entry_of(job.id).is_some_and(|(_, p)| p == partition));
+        if dropped > 0 {
+            tracing::debug!(
+                partition,
+                dropped,
+                "left a partition's waiting jobs to its new owner"
+            );
+        }
+        true
+    }
+
+    /// Counts a job of `partition` as taken, if the partition is still this instance's.
+    fn take_from(&self, partition: u32) -> bool {
+        let owned = self.owned();
+        let ours = owned.contains_key(&partition);
+        if ours {
+            self.count_taken(partition, 1);
+        }
+        ours
     }
 }
 
@@ -150,6 +201,22 @@ impl RedisStore {
             *looked = Some(Instant::now());
         }
         let mut conn = self.conn.clone();
+        let lease_ms = u64::try_from(self.queue.lease.as_millis()).unwrap_or(u64::MAX);
+        // Instances announce themselves; each aims at its share of the partitions.
+        let members = self.key("q", "members");
+        let now = now_ms();
+        let (_, _, live): (i64, i64, usize) = redis::pipe()
+            .zadd(
+                &members,
+                &self.queue.instance,
+                now.saturating_add(lease_ms) as f64,
+            )
+            .zrembyscore(&members, f64::NEG_INFINITY, now as f64)
+            .zcard(&members)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let share = (self.queue.partitions as usize).div_ceil(live.max(1));
         for partition in 0..self.queue.partitions {
             let owner = self.queue_key(partition, "owner");
             let held = self.queue.owned().get(&partition).map(|o| o.renewed);
@@ -172,9 +239,10 @@ impl RedisStore {
                         }
                     } else {
                         tracing::warn!(partition, "lost the lease on a queue partition");
-                        self.queue.owned().remove(&partition);
+                        self.queue.let_go(partition, true);
                     }
                 }
+                None if self.queue.owned().len() >= share => {}
                 None => {
                     let taken: Option<String> = redis::cmd("SET")
                         .arg(&owner)
@@ -198,11 +266,43 @@ impl RedisStore {
                 }
             }
         }
+        // More than a share (another instance joined): hand over partitions no worker holds.
+        let extra: Vec<u32> = {
+            let owned = self.queue.owned();
+            let mut idle: Vec<u32> = owned
+                .keys()
+                .copied()
+                .filter(|p| !self.queue.held_by_workers(*p))
+                .collect();
+            idle.sort_unstable();
+            idle.into_iter()
+                .take(owned.len().saturating_sub(share))
+                .collect()
+        };
+        for partition in extra {
+            if !self.queue.let_go(partition, false) {
+                continue;
+            }
+            let _: i64 = redis::Script::new(
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+                 return redis.call('DEL', KEYS[1]) end return 0",
+            )
+            .key(self.queue_key(partition, "owner"))
+            .arg(&self.queue.instance)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        }
         let partitions: Vec<u32> = self.queue.owned().keys().copied().collect();
         for partition in partitions {
             self.read_partition(partition).await?;
         }
         Ok(())
+    }
+
+    /// How many queue partitions this instance holds now.
+    pub fn owned_partitions(&self) -> usize {
+        self.queue.owned().len()
     }
 
     /// Reads a held partition's new entries into the local index. The caller holds
@@ -431,10 +531,18 @@ impl Queue for RedisStore {
     async fn take(&self) -> Result<Job, StoreError> {
         loop {
             self.look().await?;
-            tokio::select! {
-                job = self.queue.local.take() => return job,
-                () = tokio::time::sleep(self.look_every()) => {}
+            let job = tokio::select! {
+                job = self.queue.local.take() => job?,
+                () = tokio::time::sleep(self.look_every()) => continue,
+            };
+            let Some((_, partition)) = entry_of(job.id) else {
+                return Ok(job);
+            };
+            if self.queue.take_from(partition) {
+                return Ok(job);
             }
+            // Its partition went to another instance meanwhile: that one hands it out.
+            self.queue.local.finish(job.id).await?;
         }
     }
 
@@ -442,6 +550,7 @@ impl Queue for RedisStore {
         if let Some((entry, partition)) = entry_of(id) {
             self.remove_entry(&entry, partition).await?;
             self.unload(&entry, partition);
+            self.queue.count_taken(partition, -1);
         }
         self.queue.local.finish(id).await
     }
@@ -461,6 +570,7 @@ impl Queue for RedisStore {
             pipe.query_async::<()>(&mut conn)
                 .await
                 .map_err(unavailable)?;
+            self.queue.count_taken(partition, -1);
         }
         self.queue.local.retry(job, after).await
     }
@@ -470,6 +580,7 @@ impl Queue for RedisStore {
         if let Some((entry, partition)) = entry_of(job.id) {
             self.remove_entry(&entry, partition).await?;
             self.unload(&entry, partition);
+            self.queue.count_taken(partition, -1);
         }
         self.queue.local.finish(job.id).await
     }

@@ -83,6 +83,21 @@ impl MemoryQueue {
         self.enqueue(&mut inner, job)
     }
 
+    /// Drops the waiting jobs (not those a worker holds) that `unwanted` picks; returns how
+    /// many. A durable backend calls it when jobs become another index's to hand out.
+    pub fn forget(&self, unwanted: impl Fn(&Job) -> bool) -> usize {
+        let mut inner = self.lock();
+        let mut dropped = 0;
+        inner.lanes.retain(|_, lane| {
+            let before = lane.jobs.len();
+            lane.jobs.retain(|job| !unwanted(job));
+            dropped += before - lane.jobs.len();
+            lane.busy || !lane.jobs.is_empty()
+        });
+        inner.queued -= dropped;
+        dropped
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves the lanes consistent (every change is a few
         // field writes), so a poisoned lock is still usable.

@@ -266,3 +266,22 @@ async fn pending_lists_waiting_jobs_in_acceptance_order_not_taken_ones() {
         ["a-1", "b-1", "a-2", "c-1"]
     );
 }
+
+#[tokio::test]
+async fn forgotten_jobs_are_no_longer_handed_out() {
+    let queue = MemoryQueue::new(10, 10);
+    for (conversation, n) in [("a", 1), ("a", 2), ("b", 1), ("c", 1)] {
+        queue.push(job(conversation, n)).await.expect("room");
+    }
+    let a1 = queue.take().await.expect("a job");
+    assert_eq!(a1.delivery_id, "a-1");
+    // a-1 is held by a worker: only the waiting a-2 and b-1 go.
+    assert_eq!(queue.forget(|job| job.conversation != "c"), 2);
+    assert_eq!(queue.stats().await.expect("stats").queued, 2);
+    assert_eq!(queue.take().await.expect("a job").delivery_id, "c-1");
+    queue.finish(a1.id).await.expect("finish");
+    assert!(
+        queue.take().now_or_never().is_none(),
+        "a-2 and b-1 are gone"
+    );
+}
