@@ -19,6 +19,7 @@
 //! |---|---|---|
 //! | `<prefix>:{q<p>}:stream` | stream | one entry per job: `c` channel, `v` conversation, `d` delivery id, `b` body, `a` accepted at (ms) |
 //! | `<prefix>:{q<p>}:owner` | string | the owning instance's id; expires with the lease |
+//! | `<prefix>:{q}:members` | sorted set | live instances, scored by when their presence expires; each aims at partitions ÷ members |
 //! | `<prefix>:{q<p>}:tries` | hash | per entry id: `<attempts>` and `<entry>:e` last error |
 //! | `<prefix>:{q<p>}:progress` | hash | per entry id: the checkpoint |
 //! | `<prefix>:{dead}:ids` | sorted set | dead letter ids |
