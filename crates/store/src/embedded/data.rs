@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use botwire_core::{BoxError, ConversationData};
 use redb::{ReadableTable, TableDefinition};
 
-use super::{EmbeddedStore, unavailable};
+use super::{EmbeddedStore, readable, unavailable};
 
 const DATA: TableDefinition<'_, &str, &str> = TableDefinition::new("conversation_data");
 
@@ -20,10 +20,8 @@ impl EmbeddedStore {
     /// When the file cannot be read.
     pub fn all_data(&self) -> Result<Vec<(String, String, String, String)>, crate::StoreError> {
         let tx = self.read()?;
-        let table = match tx.open_table(DATA) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(unavailable(error)),
+        let Some(table) = readable(&tx, DATA)? else {
+            return Ok(Vec::new());
         };
         let mut all = Vec::new();
         for entry in table.iter().map_err(unavailable)? {
@@ -54,10 +52,8 @@ impl ConversationData for EmbeddedStore {
         name: &str,
     ) -> Result<Option<String>, BoxError> {
         let tx = self.read()?;
-        let table = match tx.open_table(DATA) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(error) => return Err(unavailable(error).into()),
+        let Some(table) = readable(&tx, DATA)? else {
+            return Ok(None);
         };
         let found = table
             .get(key(channel, conversation, name).as_str())

@@ -19,7 +19,7 @@ use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransacti
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{EmbeddedStore, unavailable};
+use super::{EmbeddedStore, readable, unavailable};
 use crate::ledger::wait_for_end;
 use crate::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, Waited};
 
@@ -53,10 +53,8 @@ impl EmbeddedStore {
     /// The cached response of a done, unexpired delivery.
     fn done(&self, digest: &[u8]) -> Result<Option<CachedResponse>, StoreError> {
         let tx = self.read()?;
-        let table = match tx.open_table(LEDGER) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(error) => return Err(unavailable(error)),
+        let Some(table) = readable(&tx, LEDGER)? else {
+            return Ok(None);
         };
         let Some(entry) = table.get(digest).map_err(unavailable)? else {
             return Ok(None);

@@ -273,6 +273,19 @@ fn write_loop(db: &Database, mut queue: mpsc::UnboundedReceiver<Write>, commits:
     }
 }
 
+/// Table `table` as `tx` sees it, or `None` when nothing was ever written to it (redb creates
+/// a table on its first write).
+pub(crate) fn readable<K: redb::Key + 'static, V: redb::Value + 'static>(
+    tx: &ReadTransaction,
+    table: redb::TableDefinition<'_, K, V>,
+) -> Result<Option<redb::ReadOnlyTable<K, V>>, StoreError> {
+    match tx.open_table(table) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(error) => Err(unavailable(error)),
+    }
+}
+
 /// A storage error as the traits report it.
 pub(crate) fn unavailable(
     error: impl Into<Box<dyn std::error::Error + Send + Sync>>,

@@ -11,9 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
-use super::{EmbeddedStore, unavailable};
+use super::{EmbeddedStore, readable, unavailable};
 use crate::{DeadLetter, Job, JobId, NewJob, Queue, QueueStats, StoreError};
 
 /// A stored job: channel, conversation, delivery id, body, attempts, progress, last error,
@@ -93,28 +93,20 @@ impl EmbeddedStore {
     /// Queues the stored jobs again, in acceptance order, and numbers new jobs past every id
     /// ever given.
     pub(super) fn recover_queue(&self) -> Result<(), StoreError> {
-        let tx = self.inner.db.begin_read().map_err(unavailable)?;
+        let tx = self.read()?;
         let mut last = 0;
-        match tx.open_table(JOBS) {
-            Ok(jobs) => {
-                for entry in jobs.iter().map_err(unavailable)? {
-                    let (id, stored) = entry.map_err(unavailable)?;
-                    let id = id.value();
-                    last = last.max(id);
-                    self.inner.queue.admit(job(id, stored.value()));
-                }
+        if let Some(jobs) = readable(&tx, JOBS)? {
+            for entry in jobs.iter().map_err(unavailable)? {
+                let (id, stored) = entry.map_err(unavailable)?;
+                let id = id.value();
+                last = last.max(id);
+                self.inner.queue.admit(job(id, stored.value()));
             }
-            Err(redb::TableError::TableDoesNotExist(_)) => {}
-            Err(error) => return Err(unavailable(error)),
         }
-        match tx.open_table(LAST_ID) {
-            Ok(given) => {
-                if let Some(id) = given.get(()).map_err(unavailable)? {
-                    last = last.max(id.value());
-                }
-            }
-            Err(redb::TableError::TableDoesNotExist(_)) => {}
-            Err(error) => return Err(unavailable(error)),
+        if let Some(given) = readable(&tx, LAST_ID)?
+            && let Some(id) = given.get(()).map_err(unavailable)?
+        {
+            last = last.max(id.value());
         }
         self.inner
             .next_job
@@ -228,10 +220,8 @@ impl Queue for EmbeddedStore {
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
         let tx = self.read()?;
-        let dead = match tx.open_table(DEAD) {
-            Ok(dead) => dead,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(unavailable(error)),
+        let Some(dead) = readable(&tx, DEAD)? else {
+            return Ok(Vec::new());
         };
         let mut letters = Vec::new();
         for entry in dead.iter().map_err(unavailable)? {
@@ -282,10 +272,9 @@ impl Queue for EmbeddedStore {
     async fn stats(&self) -> Result<QueueStats, StoreError> {
         let mut stats = self.inner.queue.stats().await?;
         let tx = self.read()?;
-        stats.dead = match tx.open_table(DEAD) {
-            Ok(dead) => usize::try_from(dead.len().map_err(unavailable)?).unwrap_or(usize::MAX),
-            Err(redb::TableError::TableDoesNotExist(_)) => 0,
-            Err(error) => return Err(unavailable(error)),
+        stats.dead = match readable(&tx, DEAD)? {
+            Some(dead) => usize::try_from(dead.len().map_err(unavailable)?).unwrap_or(usize::MAX),
+            None => 0,
         };
         Ok(stats)
     }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use redb::{ReadableTable, TableDefinition};
 
-use super::{EmbeddedStore, unavailable};
+use super::{EmbeddedStore, readable, unavailable};
 use crate::{ConversationKey, StateStore, StoreError, Versioned};
 
 const STATES: TableDefinition<'_, &str, (u64, &str)> = TableDefinition::new("states");
@@ -21,10 +21,8 @@ impl EmbeddedStore {
     /// When the file cannot be read.
     pub fn all_states(&self) -> Result<Vec<(String, String, Versioned)>, StoreError> {
         let tx = self.read()?;
-        let table = match tx.open_table(STATES) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(error) => return Err(unavailable(error)),
+        let Some(table) = readable(&tx, STATES)? else {
+            return Ok(Vec::new());
         };
         let mut all = Vec::new();
         for entry in table.iter().map_err(unavailable)? {
@@ -51,11 +49,8 @@ impl StateStore for EmbeddedStore {
         conversation: &ConversationKey<'_>,
     ) -> Result<Option<Versioned>, StoreError> {
         let tx = self.read()?;
-        let table = match tx.open_table(STATES) {
-            Ok(table) => table,
-            // Nothing was ever saved.
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(error) => return Err(unavailable(error)),
+        let Some(table) = readable(&tx, STATES)? else {
+            return Ok(None);
         };
         let found = table.get(key(conversation).as_str()).map_err(unavailable)?;
         Ok(found.map(|entry| {
