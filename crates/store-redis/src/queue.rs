@@ -27,7 +27,7 @@
 //! | `<prefix>:{dead}:seq` | counter | ids of deliveries buried before they were queued |
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -48,6 +48,22 @@ const PARTITION_BITS: u32 = 6;
 const DEAD_ONLY: u64 = 63;
 /// Entries read from a stream at once.
 const READ_BATCH: usize = 512;
+
+/// Extends a partition's lease if this instance still holds it.
+static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+         return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
+    )
+});
+
+/// Gives a partition's lease up if this instance holds it.
+static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+         return redis.call('DEL', KEYS[1]) end return 0",
+    )
+});
 
 /// The queue's settings and what this instance holds.
 pub(crate) struct QueueState {
@@ -224,16 +240,13 @@ impl RedisStore {
             match held {
                 Some(renewed) if renewed.elapsed() < self.queue.lease / 3 => {}
                 Some(_) => {
-                    let renewed: i64 = redis::Script::new(
-                        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-                         return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0",
-                    )
-                    .key(&owner)
-                    .arg(&self.queue.instance)
-                    .arg(u64::try_from(self.queue.lease.as_millis()).unwrap_or(u64::MAX))
-                    .invoke_async(&mut conn)
-                    .await
-                    .map_err(unavailable)?;
+                    let renewed: i64 = RENEW
+                        .key(&owner)
+                        .arg(&self.queue.instance)
+                        .arg(u64::try_from(self.queue.lease.as_millis()).unwrap_or(u64::MAX))
+                        .invoke_async(&mut conn)
+                        .await
+                        .map_err(unavailable)?;
                     if renewed == 1 {
                         if let Some(owned) = self.queue.owned().get_mut(&partition) {
                             owned.renewed = Instant::now();
@@ -284,15 +297,12 @@ impl RedisStore {
             if !self.queue.let_go(partition, false) {
                 continue;
             }
-            let _: i64 = redis::Script::new(
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then \
-                 return redis.call('DEL', KEYS[1]) end return 0",
-            )
-            .key(self.queue_key(partition, "owner"))
-            .arg(&self.queue.instance)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+            let _: i64 = RELEASE
+                .key(self.queue_key(partition, "owner"))
+                .arg(&self.queue.instance)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
         }
         let partitions: Vec<u32> = self.queue.owned().keys().copied().collect();
         for partition in partitions {
@@ -329,21 +339,18 @@ impl RedisStore {
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default()
             };
-            let tries: Option<String> = conn
-                .hget(self.queue_key(partition, "tries"), &entry.id)
-                .await
-                .map_err(unavailable)?;
-            let last_error: Option<String> = conn
-                .hget(
-                    self.queue_key(partition, "tries"),
-                    format!("{}:e", entry.id),
-                )
-                .await
-                .map_err(unavailable)?;
-            let progress: Option<Vec<u8>> = conn
-                .hget(self.queue_key(partition, "progress"), &entry.id)
-                .await
-                .map_err(unavailable)?;
+            // What earlier attempts left: one round trip for all three.
+            let (tries, last_error, progress): (Option<String>, Option<String>, Option<Vec<u8>>) =
+                redis::pipe()
+                    .hget(self.queue_key(partition, "tries"), &entry.id)
+                    .hget(
+                        self.queue_key(partition, "tries"),
+                        format!("{}:e", entry.id),
+                    )
+                    .hget(self.queue_key(partition, "progress"), &entry.id)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
             let new = NewJob::new(
                 text("c"),
                 text("v"),
@@ -637,14 +644,13 @@ impl Queue for RedisStore {
 
     async fn stats(&self) -> Result<QueueStats, StoreError> {
         let mut conn = self.conn.clone();
-        let mut queued = 0;
+        // Every partition's length in one round trip (readiness asks for this).
+        let mut lengths = redis::pipe();
         for partition in 0..self.queue.partitions {
-            let length: usize = conn
-                .xlen(self.queue_key(partition, "stream"))
-                .await
-                .map_err(unavailable)?;
-            queued += length;
+            lengths.xlen(self.queue_key(partition, "stream"));
         }
+        let lengths: Vec<usize> = lengths.query_async(&mut conn).await.map_err(unavailable)?;
+        let queued = lengths.iter().sum();
         let dead: usize = conn
             .zcard(self.dead_key("ids"))
             .await
