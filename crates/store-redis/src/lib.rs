@@ -32,7 +32,7 @@ mod state;
 use std::sync::Arc;
 
 use botwire_store::{DEFAULT_CAPACITY, StoreError};
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 /// The stores on one Redis server. Cheap to clone: clones share one reconnecting connection.
 #[derive(Clone)]
@@ -109,7 +109,14 @@ impl RedisStore {
         options: RedisOptions,
     ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
-        let conn = ConnectionManager::new(client).await.map_err(unavailable)?;
+        // Reconnect attempts back off to one second at most: when Redis comes back, service
+        // resumes within about a second (the default backoff grows to many seconds).
+        let config = ConnectionManagerConfig::new()
+            .set_max_delay(std::time::Duration::from_secs(1))
+            .set_connection_timeout(Some(std::time::Duration::from_secs(2)));
+        let conn = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
         Ok(Self {
             conn,
             prefix: prefix.to_owned(),
