@@ -624,19 +624,26 @@ async fn unfinished(app: &App) -> Stopped {
     Stopped { unfinished }
 }
 
-/// Waits until the queue is empty, or `grace` has passed.
+/// Waits until this instance's workers have nothing left to do (no job waiting for them or
+/// held by them), or `grace` has passed. With a shared queue (Redis) other instances' work is
+/// theirs to finish: only what this instance holds counts.
 async fn drain(app: &App, grace: Duration) {
     let until = tokio::time::Instant::now() + grace;
     loop {
         let worked = app.worked().notified();
         tokio::pin!(worked);
         worked.as_mut().enable();
-        match app.queue().stats().await {
-            Ok(stats) if stats.queued == 0 => return,
-            Ok(stats) => {
+        let left = async {
+            let waiting = app.queue().pending().await?.len();
+            let held = app.queue().stats().await?.in_progress;
+            Ok::<_, botwire_store::StoreError>(waiting + held)
+        };
+        match left.await {
+            Ok(0) => return,
+            Ok(left) => {
                 if tokio::time::timeout_at(until, worked).await.is_err() {
                     tracing::warn!(
-                        queued = stats.queued,
+                        left,
                         "deliveries still queued after the grace period are left in the queue"
                     );
                     return;
