@@ -185,9 +185,13 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
             let progress = serde_json::to_vec(&checkpoint).ok().map(Bytes::from);
             if let Some(progress) = &progress {
                 let timeout = app.workers().handler_timeout;
-                let stored = bounded(timeout, app.queue().checkpoint(job.id, progress.clone()))
-                    .await
-                    .and_then(|r| r.map_err(|e| format!("queue: {e}")));
+                let stored = bounded(
+                    "queue",
+                    timeout,
+                    app.queue().checkpoint(job.id, progress.clone()),
+                )
+                .await
+                .and_then(|r| r.map_err(|e| format!("queue: {e}")));
                 if let Err(error) = stored {
                     // Nothing durable happened yet: the retry runs the handler again.
                     return failed(error, None, None);
@@ -203,7 +207,12 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
     if let Some((to, expected)) = &checkpoint.to {
         let key = ConversationKey::new(&route.name, &inbound.conversation);
         let timeout = app.workers().handler_timeout;
-        let saved = bounded(timeout, save(app.states(), &key, to, *expected)).await;
+        let saved = bounded(
+            "state store",
+            timeout,
+            save(app.states(), &key, to, *expected),
+        )
+        .await;
         if let Err(error) = saved.and_then(|r| r) {
             return failed(error, progress, Some(states));
         }
@@ -250,7 +259,7 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
 async fn dispatch(app: &App, route: &Route, inbound: &Inbound) -> Result<Checkpoint, String> {
     let key = ConversationKey::new(&route.name, &inbound.conversation);
     let timeout = app.workers().handler_timeout;
-    let stored = bounded(timeout, app.states().load(&key))
+    let stored = bounded("state store", timeout, app.states().load(&key))
         .await?
         .map_err(|e| format!("state store: {e}"))?;
     let state = route
@@ -289,12 +298,13 @@ async fn dispatch(app: &App, route: &Route, inbound: &Inbound) -> Result<Checkpo
 /// `work`, or an error when a store does not answer within `timeout` (a hanging store must
 /// not hold a worker for ever: the attempt fails and is retried).
 async fn bounded<T>(
+    store: &str,
     timeout: std::time::Duration,
     work: impl Future<Output = T>,
 ) -> Result<T, String> {
     tokio::time::timeout(timeout, work)
         .await
-        .map_err(|_| format!("state store: no answer within {timeout:?}"))
+        .map_err(|_| format!("{store}: no answer within {timeout:?}"))
 }
 
 /// Saves `next` over version `expected`. A save that an earlier attempt already made (it died
