@@ -120,6 +120,60 @@ async fn the_queue_of_an_instance_that_died_is_taken_over_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_stalled_past_its_lease_cannot_record_progress() {
+    use botwire::store::{Queue, StoreError};
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let take = |store: &RedisStore| {
+        let store = store.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(30), store.take())
+                .await
+                .expect("taken over once the lease ran out")
+                .expect("a job")
+        }
+    };
+    let stalled = instance(&redis.url()).await;
+    stalled.push(job("room", 1)).await.expect("queued");
+    let held = take(&stalled).await;
+    // It stalls holding the job: nothing renews its lease, and another instance takes over,
+    // claiming the entry still pending for the stalled one.
+    let survivor = instance(&redis.url()).await;
+    let again = take(&survivor).await;
+    assert_eq!(again.delivery_id, "room-1");
+    assert_eq!((again.attempts, again.progress.as_ref()), (0, None));
+
+    // The stalled instance wakes up: what its attempt did is refused, and its job is let go.
+    let late = stalled
+        .checkpoint(held.id, bytes::Bytes::from_static(b"late"))
+        .await;
+    assert!(matches!(late, Err(StoreError::ClaimLost)), "{late:?}");
+    let mut failed = held;
+    failed.attempts = 1;
+    failed.last_error = Some("late".into());
+    stalled
+        .retry(failed, Duration::ZERO)
+        .await
+        .expect("let go without writing");
+
+    // The survivor dies too, before finishing: a third instance finds the entry as the
+    // survivor left it, not as the stalled instance wanted.
+    drop(survivor);
+    let third = instance(&redis.url()).await;
+    let last = take(&third).await;
+    assert_eq!(last.delivery_id, "room-1");
+    assert_eq!((last.attempts, last.progress.as_ref()), (0, None));
+    assert_eq!(last.last_error, None);
+    third
+        .checkpoint(last.id, bytes::Bytes::from_static(b"mine"))
+        .await
+        .expect("the owner records progress");
+    third.finish(last.id).await.expect("finished");
+    assert_eq!(third.stats().await.expect("stats").queued, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_never_work_one_conversation_at_once_and_keep_its_order() {
     use botwire::store::Queue;
     use std::collections::{HashMap, HashSet};

@@ -1,23 +1,25 @@
 //! The via-API work queue on Redis, shared by several instances.
 //!
 //! Conversations are spread over a fixed number of partitions (by the digest of the
-//! conversation key). Each partition is one Redis stream, and belongs to one instance at a time
-//! through a lease (`SET NX PX`, renewed while it works): the owner reads the partition's
-//! entries in order into a local [`MemoryQueue`] index, whose lanes hand out one job per
-//! conversation at a time. So a conversation's order holds across instances. An entry leaves
-//! its stream only when it is finished or buried, so when an instance dies, whoever takes its
-//! partitions next reads its unfinished entries again (with any checkpoint stored for them)
-//! and finishes them. The ledger keeps a duplicate delivery out of the stream in the first
-//! place.
+//! conversation key). Each partition is one Redis stream with one consumer group, and belongs
+//! to one instance at a time through a lease (`SET NX PX`, renewed while it works). The owner
+//! reads the partition's entries in order (`XREADGROUP`, as a consumer named after itself) into
+//! a local [`MemoryQueue`] index, whose lanes hand out one job per conversation at a time. So a
+//! conversation's order holds across instances.
 //!
-//! A single owner per partition makes Redis's consumer groups unnecessary: the stream itself is
-//! the list of pending entries.
+//! An entry is acknowledged and deleted only when it is finished or buried. Until then it stays
+//! in the reading consumer's pending list, so whoever takes a partition next first claims every
+//! pending entry of the group (`XAUTOCLAIM`), reads them again (with any checkpoint stored for
+//! them), and finishes them. Checkpoints and retry counts are written only while the lease is
+//! still this instance's (checked in the same script), so an instance that stalled past its
+//! lease cannot overwrite what the new owner does. The ledger keeps a duplicate delivery out of
+//! the stream in the first place.
 //!
 //! Keys (hash tags per partition, and one for dead letters):
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `<prefix>:{q<p>}:stream` | stream | one entry per job: `c` channel, `v` conversation, `d` delivery id, `b` body, `a` accepted at (ms) |
+//! | `<prefix>:{q<p>}:stream` | stream | one entry per job: `c` channel, `v` conversation, `d` delivery id, `b` body, `a` accepted at (ms); consumer group `workers`, one consumer per instance |
 //! | `<prefix>:{q<p>}:owner` | string | the owning instance's id; expires with the lease |
 //! | `<prefix>:{q}:members` | sorted set | live instances, scored by when their presence expires; each aims at partitions ÷ members |
 //! | `<prefix>:{q<p>}:tries` | hash | per entry id: `<attempts>` and `<entry>:e` last error |
@@ -36,7 +38,10 @@ use botwire_store::{
 };
 use bytes::Bytes;
 use redis::AsyncCommands;
-use redis::streams::StreamRangeReply;
+use redis::streams::{
+    StreamAutoClaimOptions, StreamAutoClaimReply, StreamId, StreamInfoConsumersReply,
+    StreamReadOptions, StreamReadReply,
+};
 use tokio::time::Instant;
 
 use crate::{RedisStore, unavailable};
@@ -48,6 +53,8 @@ const PARTITION_BITS: u32 = 6;
 const DEAD_ONLY: u64 = 63;
 /// Entries read from a stream at once.
 const READ_BATCH: usize = 512;
+/// The consumer group of every partition's stream.
+const GROUP: &str = "workers";
 
 /// Extends a partition's lease if this instance still holds it.
 static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
@@ -62,6 +69,17 @@ static RELEASE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then \
          return redis.call('DEL', KEYS[1]) end return 0",
+    )
+});
+
+/// Sets hash fields only while this instance holds the partition's lease: `KEYS[1]` is the
+/// owner key, each further key gets one field (`ARGV[2i]`) and value (`ARGV[2i+1]`).
+/// Returns 0, writing nothing, when the lease is another's.
+static FENCED_HSET: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end \
+         for i = 2, #KEYS do redis.call('HSET', KEYS[i], ARGV[2 * i - 2], ARGV[2 * i - 1]) end \
+         return 1",
     )
 });
 
@@ -89,10 +107,24 @@ pub(crate) struct QueueState {
 
 struct Owned {
     renewed: Instant,
-    /// The last entry read into the local index.
-    last: Option<String>,
-    /// Entries in the local index (pushed here, or read), so that none is read twice.
+    /// Whether the group exists and the pending entries of other consumers are claimed.
+    adopted: bool,
+    /// Where reading this instance's own pending entries goes on (`Some("0")` at first);
+    /// `None` once they are all read, and only new entries (`>`) are left.
+    history: Option<String>,
+    /// Entries in the local index, so that none is admitted twice.
     loaded: HashSet<String>,
+}
+
+impl Owned {
+    fn new() -> Self {
+        Self {
+            renewed: Instant::now(),
+            adopted: false,
+            history: Some("0".to_owned()),
+            loaded: HashSet::new(),
+        }
+    }
 }
 
 impl QueueState {
@@ -268,14 +300,7 @@ impl RedisStore {
                         .await
                         .map_err(unavailable)?;
                     if taken.is_some() {
-                        self.queue.owned().insert(
-                            partition,
-                            Owned {
-                                renewed: Instant::now(),
-                                last: None,
-                                loaded: HashSet::new(),
-                            },
-                        );
+                        self.queue.owned().insert(partition, Owned::new());
                     }
                 }
             }
@@ -316,20 +341,122 @@ impl RedisStore {
         self.queue.owned().len()
     }
 
-    /// Reads a held partition's new entries into the local index. The caller holds
-    /// `reading`.
+    /// Reads a held partition's entries into the local index: first, once, the pending entries
+    /// the group holds for other consumers (they become this instance's); then this instance's
+    /// own pending entries; then new ones. The caller holds `reading`.
     async fn read_partition(&self, partition: u32) -> Result<(), StoreError> {
-        let Some(last) = self.queue.owned().get(&partition).map(|o| o.last.clone()) else {
+        let Some((adopted, history)) = self
+            .queue
+            .owned()
+            .get(&partition)
+            .map(|o| (o.adopted, o.history.clone()))
+        else {
             return Ok(());
         };
+        if !adopted {
+            self.adopt(partition).await?;
+            if let Some(owned) = self.queue.owned().get_mut(&partition) {
+                owned.adopted = true;
+            }
+        }
+        if let Some(from) = history {
+            let entries = self.read_group(partition, &from).await?;
+            let next = entries.last().map(|e| e.id.clone());
+            self.admit_entries(partition, entries).await?;
+            if let Some(owned) = self.queue.owned().get_mut(&partition) {
+                owned.history = next;
+            }
+        }
+        let entries = self.read_group(partition, ">").await?;
+        self.admit_entries(partition, entries).await
+    }
+
+    /// Makes sure the partition's group exists, and claims every entry pending for another
+    /// consumer (an instance that died or handed the partition over), so that it is read
+    /// again here. Consumers left with nothing pending are removed.
+    async fn adopt(&self, partition: u32) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         let stream = self.queue_key(partition, "stream");
-        let start = last.map_or_else(|| "-".to_owned(), |l| format!("({l}"));
-        let reply: StreamRangeReply = conn
-            .xrange_count(&stream, start, "+", READ_BATCH)
+        let created: redis::RedisResult<()> =
+            conn.xgroup_create_mkstream(&stream, GROUP, "0").await;
+        match created {
+            Err(e) if e.code() != Some("BUSYGROUP") => return Err(unavailable(e)),
+            _ => {}
+        }
+        let mut start = "0-0".to_owned();
+        let mut claimed = 0;
+        loop {
+            let options = StreamAutoClaimOptions::default()
+                .count(READ_BATCH)
+                .with_justid();
+            let reply: StreamAutoClaimReply = conn
+                .xautoclaim_options(&stream, GROUP, &self.queue.instance, 0, &start, options)
+                .await
+                .map_err(unavailable)?;
+            claimed += reply.claimed.len();
+            if reply.next_stream_id == "0-0" {
+                break;
+            }
+            start = reply.next_stream_id;
+        }
+        let consumers: StreamInfoConsumersReply = conn
+            .xinfo_consumers(&stream, GROUP)
             .await
             .map_err(unavailable)?;
-        for entry in reply.ids {
+        for gone in consumers
+            .consumers
+            .iter()
+            .filter(|c| c.pending == 0 && c.name != self.queue.instance)
+        {
+            let _: i64 = conn
+                .xgroup_delconsumer(&stream, GROUP, &gone.name)
+                .await
+                .map_err(unavailable)?;
+        }
+        if claimed > 0 {
+            tracing::info!(
+                partition,
+                claimed,
+                "took over a queue partition's unfinished entries"
+            );
+        }
+        Ok(())
+    }
+
+    /// Up to a batch of the group's entries for this instance: its pending ones after `from`,
+    /// or new ones (`>`).
+    async fn read_group(&self, partition: u32, from: &str) -> Result<Vec<StreamId>, StoreError> {
+        let mut conn = self.conn.clone();
+        let stream = self.queue_key(partition, "stream");
+        let options = StreamReadOptions::default()
+            .group(GROUP, &self.queue.instance)
+            .count(READ_BATCH);
+        let read: redis::RedisResult<Option<StreamReadReply>> =
+            conn.xread_options(&[&stream], &[from], &options).await;
+        match read {
+            Ok(reply) => Ok(reply
+                .and_then(|r| r.keys.into_iter().next())
+                .map(|k| k.ids)
+                .unwrap_or_default()),
+            Err(e) if e.code() == Some("NOGROUP") => {
+                // The stream was removed under us (a flushed database): make it again.
+                if let Some(owned) = self.queue.owned().get_mut(&partition) {
+                    owned.adopted = false;
+                }
+                Ok(Vec::new())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Puts read entries into the local index, with what earlier attempts left for them.
+    async fn admit_entries(
+        &self,
+        partition: u32,
+        entries: Vec<StreamId>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        for entry in entries {
             let Some(id) = job_id(&entry.id, partition) else {
                 continue;
             };
@@ -368,7 +495,6 @@ impl RedisStore {
                 let Some(held) = owned.get_mut(&partition) else {
                     return Ok(());
                 };
-                held.last = Some(entry.id.clone());
                 held.loaded.insert(entry.id.clone())
             };
             if fresh {
@@ -376,6 +502,25 @@ impl RedisStore {
             }
         }
         Ok(())
+    }
+
+    /// Writes hash fields (`(key, field, value)`) of `partition` only while this instance
+    /// holds its lease. Whether it still did.
+    async fn write_fenced(
+        &self,
+        partition: u32,
+        fields: &[(String, String, &[u8])],
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut script = FENCED_HSET.prepare_invoke();
+        script
+            .key(self.queue_key(partition, "owner"))
+            .arg(&self.queue.instance);
+        for (key, field, value) in fields {
+            script.key(key).arg(field).arg(*value);
+        }
+        let written: i64 = script.invoke_async(&mut conn).await.map_err(unavailable)?;
+        Ok(written == 1)
     }
 
     /// Forgets a finished or buried entry locally.
@@ -387,9 +532,11 @@ impl RedisStore {
 
     async fn remove_entry(&self, entry: &str, partition: u32) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
+        let stream = self.queue_key(partition, "stream");
         redis::pipe()
             .atomic()
-            .xdel(self.queue_key(partition, "stream"), &[entry])
+            .xack(&stream, GROUP, &[entry])
+            .xdel(&stream, &[entry])
             .hdel(
                 self.queue_key(partition, "tries"),
                 &[entry.to_owned(), format!("{entry}:e")],
@@ -565,20 +712,23 @@ impl Queue for RedisStore {
 
     async fn retry(&self, job: Job, after: Duration) -> Result<(), StoreError> {
         if let Some((entry, partition)) = entry_of(job.id) {
-            let mut conn = self.conn.clone();
             let tries = self.queue_key(partition, "tries");
-            let mut pipe = redis::pipe();
-            pipe.atomic().hset(&tries, &entry, job.attempts.to_string());
+            let attempts = job.attempts.to_string();
+            let mut fields = vec![(tries.clone(), entry.clone(), attempts.as_bytes())];
             if let Some(error) = &job.last_error {
-                pipe.hset(&tries, format!("{entry}:e"), error);
+                fields.push((tries, format!("{entry}:e"), error.as_bytes()));
             }
             if let Some(progress) = &job.progress {
-                pipe.hset(self.queue_key(partition, "progress"), &entry, &progress[..]);
+                fields.push((self.queue_key(partition, "progress"), entry, &progress[..]));
             }
-            pipe.query_async::<()>(&mut conn)
-                .await
-                .map_err(unavailable)?;
+            let ours = self.write_fenced(partition, &fields).await?;
             self.queue.count_taken(partition, -1);
+            if !ours {
+                // The lease ran out while the job was worked on: the new owner has it now.
+                tracing::warn!(partition, "lost a queue partition during an attempt");
+                self.queue.let_go(partition, true);
+                return self.queue.local.finish(job.id).await;
+            }
         }
         self.queue.local.retry(job, after).await
     }
@@ -667,10 +817,16 @@ impl Queue for RedisStore {
         let Some((entry, partition)) = entry_of(id) else {
             return Ok(());
         };
-        let mut conn = self.conn.clone();
-        conn.hset::<_, _, _, ()>(self.queue_key(partition, "progress"), entry, &progress[..])
-            .await
-            .map_err(unavailable)
+        let key = self.queue_key(partition, "progress");
+        if self
+            .write_fenced(partition, &[(key, entry, &progress[..])])
+            .await?
+        {
+            Ok(())
+        } else {
+            // Another instance owns the job now; what this attempt did must not count.
+            Err(StoreError::ClaimLost)
+        }
     }
 
     async fn pending(&self) -> Result<Vec<Job>, StoreError> {

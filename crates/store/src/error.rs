@@ -31,7 +31,8 @@ pub enum StoreError {
         capacity: usize,
     },
     /// The claim is no longer held by this token: its lease expired and another worker took it,
-    /// or it was completed or released already.
+    /// or it was completed or released already. For a queued job: another instance holds its
+    /// partition now, and what this attempt did must not count.
     #[error("the claim on this delivery is no longer held")]
     ClaimLost,
 }
