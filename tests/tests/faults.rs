@@ -361,3 +361,45 @@ async fn accepted_via_api_work_survives_a_failing_state_store_and_outbox() {
     assert_eq!(ready(addr).await, StatusCode::OK);
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_that_fails_to_record_an_outcome_leaves_no_conversation_stuck() {
+    let (queue, faults) = Faulty::new(MemoryQueue::new(100, 100));
+    let (recording, mut replies) = RecordingOutbox::new();
+    let server = bind(
+        Server::new()
+            .channel(kamigo_channel(Duration::from_secs(5)).with_outbox(recording))
+            .workers(quick_retries(50))
+            .bot(echo_bot::bot().expect("bot"))
+            .queue(queue),
+    )
+    .await;
+    let addr = server.local_addr();
+
+    // Every other queue call fails: pushes (the sender resends on 503), takes, and the
+    // finishes and retries that record how an attempt ended.
+    faults.set(Fault::FailEvery(2));
+    let texts: Vec<String> = (0..10).map(|i| format!("message {i}")).collect();
+    for text in &texts {
+        let mut acked = false;
+        for _ in 0..10 {
+            if post_kamigo(addr, kamigo::message(text).id(text))
+                .await
+                .status
+                == StatusCode::OK
+            {
+                acked = true;
+                break;
+            }
+        }
+        assert!(acked, "{text} was never accepted");
+    }
+    for text in &texts {
+        let reply = tokio::time::timeout(HANG_GUARD, replies.next_text()).await;
+        assert_eq!(&reply.expect("no conversation is stuck"), text);
+    }
+    assert!(replies.try_next().is_none(), "no reply twice");
+    assert!(faults.injected() > 0);
+    faults.heal();
+    server.shutdown().await;
+}

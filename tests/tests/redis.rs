@@ -74,6 +74,83 @@ async fn redis_going_away_gives_503_then_service_resumes_without_loss() {
     server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn via_api_work_queued_when_redis_goes_away_is_done_once_after_it_returns() {
+    use botwire::OutboxError;
+    use botwire::platforms::auth::Secret;
+    use botwire::platforms::kamigo::KamigoAdapter;
+    use botwire_testkit::kamigo;
+    use botwire_testkit::outbox::RecordingOutbox;
+    const SECRET: &str = "kamigo-secret";
+    const KAMIGO: &str = "/webhooks/kamigo";
+
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let store = RedisStore::connect(&redis.url(), "via-api-outage")
+        .await
+        .expect("connects");
+    let (outbox, mut replies) = RecordingOutbox::new();
+    let adapter = KamigoAdapter::new(&[Secret::new(SECRET)]).expect("a secret");
+    let workers = botwire::Workers::default()
+        .with_max_attempts(10_000)
+        .with_backoff(Duration::from_millis(20), Duration::from_millis(200));
+    let server = Server::new()
+        .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .workers(workers)
+        .channel(Channel::new("kamigo", adapter).with_outbox(outbox.clone()))
+        .bot(echo_bot::bot().expect("bot"))
+        .ledger(store.clone())
+        .state_store(store.clone())
+        .queue(store.clone())
+        .data(store)
+        .bind()
+        .await
+        .expect("starts");
+    let addr = server.local_addr();
+    let send = |text: &str| {
+        let request = kamigo::Signer::new(SECRET).request(KAMIGO, kamigo::message(text));
+        async move { tcp::send(addr, request).await.expect("answered") }
+    };
+    let ready = || async { tcp::get(addr, "/readyz").await.expect("answered").status };
+
+    // "one" is acknowledged, and its first send fails: it waits in the queue to be retried
+    // while Redis goes away.
+    outbox.fail_with([OutboxError::transient("the platform is busy")]);
+    assert_eq!(send("one").await.status, StatusCode::OK);
+    assert_eq!(replies.next_attempt().await.text(), Some("one"));
+    redis.stop();
+    let refused = send("two").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text()
+    );
+    assert_eq!(ready().await, StatusCode::SERVICE_UNAVAILABLE);
+
+    redis.restart();
+    // Kamigo resends "two" until it is acknowledged.
+    let mut resends = tokio::time::interval(Duration::from_millis(50));
+    let mut resumed = false;
+    for _ in 0..200 {
+        resends.tick().await;
+        if send("two").await.status == StatusCode::OK {
+            resumed = true;
+            break;
+        }
+    }
+    assert!(resumed, "service did not resume after Redis came back");
+    assert_eq!(send("three").await.status, StatusCode::OK);
+    // Each once, in order: a second "one" or "two" would come before "three".
+    for text in ["one", "two", "three"] {
+        let reply = tokio::time::timeout(Duration::from_secs(30), replies.next_text()).await;
+        assert_eq!(reply.expect("no job is left stuck"), text);
+    }
+    assert_eq!(ready().await, StatusCode::OK);
+    server.shutdown().await;
+}
+
 fn job(conversation: &str, n: u32) -> botwire::store::NewJob {
     botwire::store::NewJob::new(
         "kamigo",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use botwire_core::{Context, Reply};
 use botwire_platforms::{Inbound, OutboxError, Outgoing, Parsed};
-use botwire_store::{ConversationKey, Job, Queue, StateStore, StoreError};
+use botwire_store::{ConversationKey, Job, StateStore, StoreError};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,11 @@ use tracing::Instrument;
 use crate::app::{App, Route};
 use crate::deliver::panic_message;
 use crate::delivery_log::{Outcome, Record};
+
+/// The first and the longest wait between attempts to record a job's outcome with a queue
+/// that cannot be reached.
+const SETTLE_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+const SETTLE_LAST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs one worker until `stop` is cancelled.
 pub(crate) async fn run(app: App, stop: CancellationToken) {
@@ -39,7 +44,7 @@ pub(crate) async fn run(app: App, stop: CancellationToken) {
                     attempt = job.attempts + 1,
                     state = tracing::field::Empty,
                 );
-                process(&app, job).instrument(span).await;
+                process(&app, &stop, job).instrument(span).await;
                 app.worked().notify_waiters();
             }
             Err(error) => {
@@ -71,11 +76,12 @@ enum Attempt {
     },
 }
 
-async fn process(app: &App, mut job: Job) {
+async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
     let started = Instant::now();
     let Some(route) = app.route_by_channel(&job.channel) else {
         bury(
             app,
+            stop,
             job,
             "its channel is no longer mounted",
             started,
@@ -88,7 +94,15 @@ async fn process(app: &App, mut job: Job) {
         Ok(Parsed::Event(inbound)) => *inbound,
         _ => {
             let platform = route.adapter.platform();
-            bury(app, job, "the body no longer parses", started, platform).await;
+            bury(
+                app,
+                stop,
+                job,
+                "the body no longer parses",
+                started,
+                platform,
+            )
+            .await;
             return;
         }
     };
@@ -111,7 +125,10 @@ async fn process(app: &App, mut job: Job) {
                     .reply(reply.as_deref()),
             );
             tracing::info!("delivered");
-            if let Err(error) = app.queue().finish(job.id).await {
+            let finished = settle(app, stop, "mark the job finished", || {
+                app.queue().finish(job.id)
+            });
+            if let Err(error) = finished.await {
                 tracing::warn!(%error, "could not mark the job finished");
             }
         }
@@ -134,14 +151,17 @@ async fn process(app: &App, mut job: Job) {
                 line.outcome = Outcome::DeadLetter;
                 app.log().record(line);
                 tracing::error!(%error, attempts = job.attempts, "given up: kept as a dead letter");
-                bury_only(app.queue(), job, &error).await;
+                bury_only(app, stop, job, &error).await;
             } else {
                 let wait = settings
                     .backoff(job.attempts)
                     .max(retry_after.unwrap_or_default());
                 app.log().record(line);
                 tracing::warn!(%error, retry_in = ?wait, "attempt failed: will retry");
-                if let Err(e) = app.queue().retry(job, wait).await {
+                let put_back = settle(app, stop, "put the job back", || {
+                    app.queue().retry(job.clone(), wait)
+                });
+                if let Err(e) = put_back.await {
                     tracing::error!(error = %e, "could not put the job back");
                 }
             }
@@ -334,7 +354,14 @@ async fn save(
     }
 }
 
-async fn bury(app: &App, job: Job, reason: &str, started: Instant, platform: &'static str) {
+async fn bury(
+    app: &App,
+    stop: &CancellationToken,
+    job: Job,
+    reason: &str,
+    started: Instant,
+    platform: &'static str,
+) {
     app.log().record(
         Record::new(
             &job.channel,
@@ -345,11 +372,47 @@ async fn bury(app: &App, job: Job, reason: &str, started: Instant, platform: &'s
         .detail(reason),
     );
     tracing::error!(reason, "given up: kept as a dead letter");
-    bury_only(app.queue(), job, reason).await;
+    bury_only(app, stop, job, reason).await;
 }
 
-async fn bury_only(queue: &Arc<dyn Queue>, job: Job, reason: &str) {
-    if let Err(error) = queue.bury(job, reason).await {
+async fn bury_only(app: &App, stop: &CancellationToken, job: Job, reason: &str) {
+    let kept = settle(app, stop, "keep the dead letter", || {
+        app.queue().bury(job.clone(), reason)
+    });
+    if let Err(error) = kept.await {
         tracing::error!(%error, "could not keep the dead letter: the delivery is lost");
+    }
+}
+
+/// Records a job's outcome with the queue (`call`), again and again while the store cannot be
+/// reached or does not answer: until it is recorded, the job stays its conversation's current
+/// one, and giving up would leave it stuck until a restart. Gives up on any other error, or
+/// when the worker is stopped (the job is then reported unfinished, and a durable store hands
+/// it out again at the next start).
+async fn settle<F, Fut>(
+    app: &App,
+    stop: &CancellationToken,
+    what: &str,
+    mut call: F,
+) -> Result<(), String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), StoreError>>,
+{
+    let limit = app.workers().handler_timeout;
+    let mut wait = SETTLE_FIRST_WAIT;
+    loop {
+        let error = match tokio::time::timeout(limit, call()).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) if !e.is_unavailable() => return Err(e.to_string()),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {limit:?}"),
+        };
+        tracing::warn!(%error, retry_in = ?wait, "could not {what}: trying again");
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stop.cancelled() => return Err(error),
+        }
+        wait = (wait * 2).min(SETTLE_LAST_WAIT);
     }
 }
