@@ -7,7 +7,6 @@
 mod bot;
 mod load;
 mod platforms;
-mod proc_stats;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -103,7 +102,8 @@ async fn soak(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     }
     let running = server.bind().await?;
     let addr = running.local_addr();
-    let fds_start = proc_stats::open_fds()?;
+    let proc = botwire_testkit::proc_stats::ProcStats::current();
+    let fds_start = proc.open_fds()?;
 
     let started = Instant::now();
     let until = started + Duration::from_secs(args.seconds);
@@ -121,7 +121,7 @@ async fn soak(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     load.spawn(load::slow_clients(addr, sent.clone(), until));
 
     tokio::time::sleep(Duration::from_secs(args.seconds).mul_f64(WARM_UP)).await;
-    let rss_start = proc_stats::rss_bytes()?;
+    let rss_start = proc.rss_bytes()?;
     while load.join_next().await.is_some() {}
 
     // Via-API replies go out after the acknowledgement: wait for the queue to work off.
@@ -136,12 +136,12 @@ async fn soak(args: &Args) -> Result<Report, Box<dyn std::error::Error>> {
     while outstanding() > 0 && Instant::now() < settle {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let rss_end = proc_stats::rss_bytes()?;
+    let rss_end = proc.rss_bytes()?;
     // Closed connections leave the server's table a moment after the clients hang up.
-    let mut fds_end = proc_stats::open_fds()?;
+    let mut fds_end = proc.open_fds()?;
     while fds_end > fds_start && Instant::now() < settle {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        fds_end = proc_stats::open_fds()?;
+        fds_end = proc.open_fds()?;
     }
 
     let mut report = Report {

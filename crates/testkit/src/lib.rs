@@ -8,6 +8,7 @@
 //! - [`chatwork_api::FakeApi`]: a fake Chatwork REST API on loopback, for the real client.
 //! - [`TestClient`]: drive a server's [`App`](botwire_server::App) in process, no socket.
 //! - [`redis_server::RedisServer`]: a `redis-server` of the test's own, on a free port.
+//! - [`proc_stats::ProcStats`]: a process's memory, CPU time and descriptors, from `/proc`.
 //! - [`tcp`]: send requests to a running server over real TCP.
 //! - [`raw`]: write requests byte for byte (lying lengths, chunked bodies) and read the answer.
 //!
@@ -41,6 +42,7 @@ pub mod faults;
 pub mod funtek;
 pub mod kamigo;
 pub mod outbox;
+pub mod proc_stats;
 pub mod raw;
 pub mod redis_server;
 pub mod tcp;
