@@ -51,6 +51,11 @@ impl RedisServer {
         self.child = spawn(self.port, self.dir.path()).expect("redis-server starts again");
     }
 
+    /// Its process id (the load bench pins it to a core).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its URL (`redis://127.0.0.1:<port>`).
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
