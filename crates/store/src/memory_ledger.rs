@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry as MapEntry;
+use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -44,25 +45,65 @@ impl LedgerLimits {
 #[derive(Debug)]
 pub struct MemoryLedger {
     entries: DashMap<Digest, Entry>,
-    /// Done entries in the order they completed, for oldest-first eviction and expiry. An item
-    /// whose entry was since replaced is stale and skipped (its `seq` no longer matches).
+    /// Done entries in the order they completed, with their expiry, for oldest-first eviction
+    /// and expiry. An item whose entry was since replaced is stale and skipped (the entry's
+    /// expiry no longer matches: it completed again later).
     done_order: Mutex<VecDeque<(Digest, u64)>>,
     next_id: AtomicU64,
     limits: LedgerLimits,
+    /// What expiry times count from.
+    epoch: Instant,
+}
+
+/// One delivery. Most entries are done, and a million of them must fit in little memory: a done
+/// entry is 24 bytes beside its key (the answer's exact bytes, and its expiry and status
+/// packed in one word); the rare in-flight entry is boxed.
+#[derive(Debug)]
+enum Entry {
+    InFlight(Box<InFlight>),
+    Done(Done),
 }
 
 #[derive(Debug)]
-enum Entry {
-    InFlight {
-        token: u64,
-        lease_until: Instant,
-        ended: Arc<Notify>,
-    },
-    Done {
-        response: CachedResponse,
-        expires_at: Instant,
-        seq: u64,
-    },
+struct InFlight {
+    token: u64,
+    lease_until: Instant,
+    ended: Arc<Notify>,
+}
+
+#[derive(Debug)]
+struct Done {
+    /// The cached answer, exactly as long as it is.
+    body: Box<[u8]>,
+    /// Milliseconds after the ledger's epoch when it expires (low 48 bits), and the HTTP
+    /// status (high 16).
+    expiry_and_status: u64,
+}
+
+const EXPIRY_BITS: u32 = 48;
+const EXPIRY_MASK: u64 = (1 << EXPIRY_BITS) - 1;
+
+impl Done {
+    fn new(response: &CachedResponse, expires_ms: u64) -> Self {
+        Self {
+            body: response.body.to_vec().into_boxed_slice(),
+            expiry_and_status: (u64::from(response.status) << EXPIRY_BITS)
+                | expires_ms.min(EXPIRY_MASK),
+        }
+    }
+
+    fn expires_ms(&self) -> u64 {
+        self.expiry_and_status & EXPIRY_MASK
+    }
+
+    fn live(&self, now_ms: u64) -> bool {
+        self.expires_ms() > now_ms
+    }
+
+    fn response(&self) -> CachedResponse {
+        let status = u16::try_from(self.expiry_and_status >> EXPIRY_BITS).unwrap_or(u16::MAX);
+        CachedResponse::new(status, Bytes::copy_from_slice(&self.body))
+    }
 }
 
 /// How many expired entries one lock of the order queue may drop, so purging never stalls
@@ -83,6 +124,7 @@ impl MemoryLedger {
             done_order: Mutex::new(VecDeque::new()),
             next_id: AtomicU64::new(1),
             limits,
+            epoch: Instant::now(),
         }
     }
 
@@ -102,12 +144,17 @@ impl MemoryLedger {
 
     fn in_flight(&self, lease: Duration, now: Instant) -> (Entry, u64) {
         let token = self.next();
-        let entry = Entry::InFlight {
+        let entry = Entry::InFlight(Box::new(InFlight {
             token,
             lease_until: now + lease,
             ended: Arc::new(Notify::new()),
-        };
+        }));
         (entry, token)
+    }
+
+    /// Milliseconds from the ledger's epoch to `at`.
+    fn ms(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
     }
 
     fn order(&self) -> std::sync::MutexGuard<'_, VecDeque<(Digest, u64)>> {
@@ -117,16 +164,16 @@ impl MemoryLedger {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn remember_done(&self, digest: Digest, seq: u64) {
+    fn remember_done(&self, digest: Digest, expires_ms: u64) {
         let mut order = self.order();
-        order.push_back((digest, seq));
+        order.push_back((digest, expires_ms));
         while order.len() > self.limits.capacity {
-            let Some((old, old_seq)) = order.pop_front() else {
+            let Some((old, old_expiry)) = order.pop_front() else {
                 break;
             };
             self.entries.remove_if(
                 &old,
-                |_, e| matches!(e, Entry::Done { seq, .. } if *seq == old_seq),
+                |_, e| matches!(e, Entry::Done(done) if done.expires_ms() == old_expiry),
             );
         }
     }
@@ -134,14 +181,15 @@ impl MemoryLedger {
     /// Drops up to [`PURGE_BATCH`] expired or stale items from the front of the order queue.
     /// Returns how many entries it removed and whether more may be waiting.
     fn purge_batch(&self, now: Instant) -> (usize, bool) {
+        let now = self.ms(now);
         let mut order = self.order();
         let mut purged = 0;
         for _ in 0..PURGE_BATCH {
-            let Some(&(digest, seq)) = order.front() else {
+            let Some(&(digest, expiry)) = order.front() else {
                 return (purged, false);
             };
             let live = self.entries.get(&digest).is_some_and(|e| {
-                matches!(&*e, Entry::Done { seq: s, expires_at, .. } if *s == seq && *expires_at > now)
+                matches!(&*e, Entry::Done(done) if done.expires_ms() == expiry && done.live(now))
             });
             if live {
                 // Entries complete roughly in TTL order; one that has not expired ends the sweep
@@ -151,7 +199,7 @@ impl MemoryLedger {
             order.pop_front();
             let removed = self.entries.remove_if(
                 &digest,
-                |_, e| matches!(e, Entry::Done { seq: s, .. } if *s == seq),
+                |_, e| matches!(e, Entry::Done(done) if done.expires_ms() == expiry),
             );
             purged += usize::from(removed.is_some());
         }
@@ -161,13 +209,9 @@ impl MemoryLedger {
     /// The state of `digest` as a waiter sees it, and the notifier to wait on if in flight.
     fn observe(&self, digest: &Digest, now: Instant) -> Result<Waited, Arc<Notify>> {
         match self.entries.get(digest).as_deref() {
-            Some(Entry::InFlight { ended, .. }) => Err(ended.clone()),
-            Some(Entry::Done {
-                response,
-                expires_at,
-                ..
-            }) if *expires_at > now => Ok(Waited::Done(response.clone())),
-            Some(Entry::Done { .. }) | None => Ok(Waited::Released),
+            Some(Entry::InFlight(held)) => Err(held.ended.clone()),
+            Some(Entry::Done(done)) if done.live(self.ms(now)) => Ok(Waited::Done(done.response())),
+            Some(Entry::Done(_)) | None => Ok(Waited::Released),
         }
     }
 }
@@ -183,22 +227,16 @@ impl Ledger for MemoryLedger {
                 Claim::New(ClaimToken::from_raw(token))
             }
             MapEntry::Occupied(mut slot) => match slot.get_mut() {
-                Entry::InFlight { lease_until, .. } if *lease_until > now => Claim::InFlight,
-                Entry::InFlight {
-                    token, lease_until, ..
-                } => {
+                Entry::InFlight(held) if held.lease_until > now => Claim::InFlight,
+                Entry::InFlight(held) => {
                     // The holder's lease ran out (it crashed or hung): take over, keeping the
                     // notifier so that those already waiting hear how it ends.
-                    *token = self.next();
-                    *lease_until = now + lease;
-                    Claim::New(ClaimToken::from_raw(*token))
+                    held.token = self.next();
+                    held.lease_until = now + lease;
+                    Claim::New(ClaimToken::from_raw(held.token))
                 }
-                Entry::Done {
-                    response,
-                    expires_at,
-                    ..
-                } if *expires_at > now => Claim::Done(response.clone()),
-                done @ Entry::Done { .. } => {
+                Entry::Done(done) if done.live(self.ms(now)) => Claim::Done(done.response()),
+                done @ Entry::Done(_) => {
                     let (entry, token) = self.in_flight(lease, now);
                     *done = entry;
                     Claim::New(ClaimToken::from_raw(token))
@@ -216,37 +254,31 @@ impl Ledger for MemoryLedger {
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let digest = key.digest();
-        let seq = self.next();
+        let expires_ms = self.ms(Instant::now() + ttl);
         let ended = {
             let Some(mut entry) = self.entries.get_mut(&digest) else {
                 return Err(StoreError::ClaimLost);
             };
             let ended = match &*entry {
-                Entry::InFlight {
-                    token: held, ended, ..
-                } if *held == token.raw() => ended.clone(),
+                Entry::InFlight(held) if held.token == token.raw() => held.ended.clone(),
                 _ => return Err(StoreError::ClaimLost),
             };
-            *entry = Entry::Done {
-                response,
-                expires_at: Instant::now() + ttl,
-                seq,
-            };
+            *entry = Entry::Done(Done::new(&response, expires_ms));
             ended
         };
         ended.notify_waiters();
-        self.remember_done(digest, seq);
+        self.remember_done(digest, expires_ms);
         Ok(())
     }
 
     async fn release(&self, key: &DeliveryKey<'_>, token: ClaimToken) -> Result<(), StoreError> {
         let removed = self.entries.remove_if(
             &key.digest(),
-            |_, e| matches!(e, Entry::InFlight { token: held, .. } if *held == token.raw()),
+            |_, e| matches!(e, Entry::InFlight(held) if held.token == token.raw()),
         );
         match removed {
-            Some((_, Entry::InFlight { ended, .. })) => {
-                ended.notify_waiters();
+            Some((_, Entry::InFlight(held))) => {
+                held.ended.notify_waiters();
                 Ok(())
             }
             _ => Err(StoreError::ClaimLost),
@@ -297,6 +329,26 @@ mod tests {
             Claim::New(token) => token,
             other => panic!("expected a new claim, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_done_entry_is_small() {
+        assert!(std::mem::size_of::<Entry>() <= 24, "{}", std::mem::size_of::<Entry>());
+    }
+
+    #[tokio::test]
+    async fn a_cached_answer_keeps_its_status_and_bytes() {
+        let ledger = MemoryLedger::default();
+        let token = claim_new(&ledger, "a").await;
+        let answer = CachedResponse::new(202, Bytes::from(vec![0_u8, 255, 7]));
+        ledger
+            .complete(&key("a"), token, answer.clone(), TTL)
+            .await
+            .unwrap();
+        assert_eq!(
+            ledger.claim(&key("a"), LEASE).await.unwrap(),
+            Claim::Done(answer)
+        );
     }
 
     #[tokio::test]
