@@ -225,3 +225,7 @@ fn machine(cores: usize) -> String {
         .map_or_else(|_| "unknown".to_owned(), |k| k.trim().to_owned());
     format!("{model}, {cores} cores, Linux {kernel}")
 }
+
+/// The sample bot's allocator, so that the bench measures what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

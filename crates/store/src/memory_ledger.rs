@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry as MapEntry;
-use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -333,7 +333,11 @@ mod tests {
 
     #[test]
     fn a_done_entry_is_small() {
-        assert!(std::mem::size_of::<Entry>() <= 24, "{}", std::mem::size_of::<Entry>());
+        assert!(
+            std::mem::size_of::<Entry>() <= 24,
+            "{}",
+            std::mem::size_of::<Entry>()
+        );
     }
 
     #[tokio::test]
