@@ -11,6 +11,10 @@ pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Rejection> {
     if body.trim_ascii_start().first() == Some(&b'[') {
         return Err(not_an_object());
     }
+    // Tracking the path costs on every field; only a failure needs it, so it parses again.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| reject(&e))?;
     de.end().map_err(|e| reject_plain(&e))?;
