@@ -1,9 +1,9 @@
 //! One delivery of an in-response platform, from claim to answer.
 //!
 //! Claim the delivery id in the ledger: a duplicate gets the cached answer (or waits for the
-//! original); a new delivery takes its turn in its conversation, runs the bot in a tracked task,
-//! and is answered with the rendered reply, unless the budget runs out first, in which case the
-//! platform's no-op goes out in time and the handler finishes on its own. A handler that fails or
+//! original); a new delivery takes its turn in its conversation, runs the bot, and is answered
+//! with the rendered reply, unless the budget runs out first, in which case the platform's no-op
+//! goes out in time and the handler finishes on its own, in a tracked task. A handler that fails or
 //! panics releases the claim and gets a 500, so the sender's retry runs it again.
 
 use std::any::Any;
@@ -24,6 +24,7 @@ use tracing::Instrument;
 use crate::accept::{store_down, store_slow};
 use crate::app::{DEFAULT_TTL, Route};
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
+use crate::inline::Inline;
 use crate::respond::{self, Body};
 use crate::turns::{Turn, Turns};
 
@@ -154,8 +155,12 @@ impl Delivery {
             cancel_at: self.arrived + runs_for,
             data: self.data,
         };
-        let handle = tasks.spawn(work.run().in_current_span());
-        match timeout_at(answer_by, handle).await {
+        // Run in place; if the answer goes out late (or the connection closes), the rest runs
+        // on in a tracked task. A panic outside the handler fails this delivery only.
+        let run = AssertUnwindSafe(work.run())
+            .catch_unwind()
+            .in_current_span();
+        match timeout_at(answer_by, Inline::new(run, tasks.clone())).await {
             Ok(Ok(Some(body))) => respond::json(StatusCode::OK, body),
             Ok(Ok(None) | Err(_)) => refuse(failed()),
             Err(_) => late(),
@@ -163,7 +168,7 @@ impl Delivery {
     }
 }
 
-/// The part that runs in its own task, so it can finish after a late answer was sent.
+/// The part that can outlive the answer: it finishes after a late answer was sent.
 struct Work {
     turn: Turn,
     route: Arc<Route>,

@@ -17,6 +17,7 @@ pub mod config;
 mod connection;
 mod deliver;
 pub mod delivery_log;
+mod inline;
 mod limits;
 mod respond;
 mod serve;
