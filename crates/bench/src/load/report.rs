@@ -84,7 +84,10 @@ impl Report {
         let target = row.scenario.target()?;
         let ratio = row.median(Measured::per_server_cpu_second) / self.baseline_per_cpu_second()?;
         let p99 = row.median(|m| m.p99_ms);
-        Some(ratio >= target.ratio && target.p99_ms.is_none_or(|bound| p99 <= bound))
+        // A server that refuses work (503 from a full queue) does not keep up, however fast
+        // its refusals are.
+        let refused = row.runs.iter().any(|m| m.errors > 0);
+        Some(!refused && ratio >= target.ratio && target.p99_ms.is_none_or(|bound| p99 <= bound))
     }
 
     /// The report as markdown: the comparison table, then the other targets.
@@ -93,7 +96,7 @@ impl Report {
         let _ = writeln!(out, "Machine: {}  \n{}\n", self.machine, self.method);
         out.push_str(
             "| scenario | req/s | req per server CPU-s | × baseline | p50 ms | p99 ms | p99.9 ms \
-             | server CPU | generator CPU | server RSS MiB | errors | start-up ms | target | met |\n\
+             | server CPU | generator CPU | server RSS MiB | errors (all runs) | start-up ms | target | met |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
         );
         let baseline = self.baseline_per_cpu_second();
@@ -133,6 +136,16 @@ impl Report {
         }
         for (name, why) in &self.skipped {
             let _ = writeln!(out, "| {name} | skipped: {why} |||||||||||||");
+        }
+        for row in &self.rows {
+            if let Some(error) = row.runs.iter().find_map(|m| m.first_error.as_deref()) {
+                let _ = writeln!(
+                    out,
+                    "\n{}: the first error was `{}` (req/s counts answered deliveries only).",
+                    row.scenario.label(),
+                    error.chars().take(200).collect::<String>(),
+                );
+            }
         }
         out.push_str("\n| target | measured | met |\n|---|---|---|\n");
         if let Some(startup) = self.startup_ms() {

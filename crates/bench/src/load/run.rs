@@ -45,12 +45,17 @@ pub(crate) struct Measured {
 }
 
 impl Measured {
+    /// Answered deliveries (2xx) per second: refusals (a full queue's 503) do not count.
     pub(crate) fn per_second(&self) -> f64 {
-        self.answers as f64 / self.window_s
+        self.accepted() as f64 / self.window_s
     }
 
     pub(crate) fn per_server_cpu_second(&self) -> f64 {
-        self.answers as f64 / self.server_cpu_s.max(1e-9)
+        self.accepted() as f64 / self.server_cpu_s.max(1e-9)
+    }
+
+    fn accepted(&self) -> u64 {
+        self.answers.saturating_sub(self.errors)
     }
 }
 
