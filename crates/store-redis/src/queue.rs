@@ -100,6 +100,8 @@ pub(crate) struct QueueState {
     /// When the streams were last looked at: the workers waiting together look once per
     /// period, not once each.
     looked: Mutex<Option<Instant>>,
+    /// Partitions pushed to since the last read, for the next reader to read.
+    unread: Mutex<HashSet<u32>>,
     /// Jobs a worker of this instance holds, per partition: a partition is handed to another
     /// instance only when none is held.
     taken: Mutex<HashMap<u32, usize>>,
@@ -138,12 +140,17 @@ impl QueueState {
             owned: Mutex::new(HashMap::new()),
             reading: tokio::sync::Mutex::new(()),
             looked: Mutex::new(None),
+            unread: Mutex::new(HashSet::new()),
             taken: Mutex::new(HashMap::new()),
         }
     }
 
     fn owned(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Owned>> {
         self.owned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn unread(&self) -> std::sync::MutexGuard<'_, HashSet<u32>> {
+        self.unread.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Counts a job of `partition` taken (`+1`) or given back (`-1`).
@@ -241,7 +248,16 @@ impl RedisStore {
     /// Takes free partitions, renews the ones held, and reads their new entries into the
     /// local index.
     async fn look(&self) -> Result<(), StoreError> {
-        let _reading = self.queue.reading.lock().await;
+        {
+            let _reading = self.queue.reading.lock().await;
+            self.look_locked().await?;
+        }
+        // Pushes that found the lock taken meanwhile left their partitions to this reader.
+        self.read_unread().await
+    }
+
+    /// [`look`](Self::look), with the reading lock held.
+    async fn look_locked(&self) -> Result<(), StoreError> {
         {
             let mut looked = self.queue.looked.lock().unwrap_or_else(|e| e.into_inner());
             if looked.is_some_and(|at| at.elapsed() < self.look_every() / 2) {
@@ -523,6 +539,34 @@ impl RedisStore {
         Ok(written == 1)
     }
 
+    /// Reads `partition`'s new entries soon: now, unless another reader is at work, in which
+    /// case that reader reads them when it is done. Pushes that arrive together so share a
+    /// read instead of queueing one behind the other for the reading lock.
+    async fn read_now(&self, partition: u32) -> Result<(), StoreError> {
+        self.queue.unread().insert(partition);
+        self.read_unread().await
+    }
+
+    /// Reads the partitions pushed to since the last read, unless another reader is at work
+    /// (it calls this again when it lets go of the lock).
+    async fn read_unread(&self) -> Result<(), StoreError> {
+        loop {
+            {
+                let Ok(_reading) = self.queue.reading.try_lock() else {
+                    return Ok(());
+                };
+                let partitions: Vec<u32> = self.queue.unread().drain().collect();
+                for partition in partitions {
+                    self.read_partition(partition).await?;
+                }
+            }
+            // Pushed while the lock was held, by a pusher that found it taken.
+            if self.queue.unread().is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
     /// Forgets a finished or buried entry locally.
     fn unload(&self, entry: &str, partition: u32) {
         if let Some(owned) = self.queue.owned().get_mut(&partition) {
@@ -667,8 +711,7 @@ impl RedisStore {
         }
         // Read it (and anything before it) into the local index now, when this instance holds
         // the partition, rather than at the next look.
-        let _reading = self.queue.reading.lock().await;
-        self.read_partition(partition).await?;
+        self.read_now(partition).await?;
         Ok(id)
     }
 }
