@@ -81,6 +81,40 @@ fn ledger(c: &mut Criterion) {
     group.finish();
 }
 
+/// The Redis ledger, against a redis-server of the bench's own (skipped without one).
+fn redis_ledger(c: &mut Criterion) {
+    let Some(redis) = botwire_testkit::redis_server::RedisServer::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let store = runtime
+        .block_on(botwire_store_redis::RedisStore::connect(
+            &redis.url(),
+            "micro",
+        ))
+        .expect("connects");
+    let next = AtomicU64::new(0);
+    let mut group = c.benchmark_group("ledger claim+complete");
+    group.bench_function("redis, one at a time (loopback, fsync always)", |b| {
+        b.to_async(&runtime).iter(|| claim_complete(&store, &next));
+    });
+    group.bench_function("redis, 64 at once (per delivery)", |b| {
+        b.to_async(&runtime).iter_custom(|rounds| {
+            let store = store.clone();
+            let next = &next;
+            async move {
+                let started = Instant::now();
+                for _ in 0..rounds {
+                    let batch: Vec<_> = (0..64).map(|_| claim_complete(&store, next)).collect();
+                    futures_util::future::join_all(batch).await;
+                }
+                started.elapsed() / 64
+            }
+        });
+    });
+    group.finish();
+}
+
 fn dispatch_and_render(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -114,5 +148,11 @@ fn dispatch_and_render(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, verify_and_parse, ledger, dispatch_and_render);
+criterion_group!(
+    benches,
+    verify_and_parse,
+    ledger,
+    redis_ledger,
+    dispatch_and_render
+);
 criterion_main!(benches);
