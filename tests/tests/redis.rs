@@ -16,6 +16,22 @@ async fn post(addr: SocketAddr, event: funtek::Event) -> TestResponse {
     tcp::send(addr, request).await.expect("answered")
 }
 
+/// Resends as a platform does (every 50 ms, 10 s at most) until a 200 comes back.
+async fn resend_until_accepted<F, Fut>(mut send: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = TestResponse>,
+{
+    let mut resends = tokio::time::interval(Duration::from_millis(50));
+    for _ in 0..200 {
+        resends.tick().await;
+        if send().await.status == StatusCode::OK {
+            return;
+        }
+    }
+    panic!("service did not resume after Redis came back");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_away_gives_503_then_service_resumes_without_loss() {
     let Some(mut redis) = RedisServer::start() else {
@@ -57,16 +73,7 @@ async fn redis_going_away_gives_503_then_service_resumes_without_loss() {
 
     redis.restart();
     // The platform resends until it is answered; the connection comes back by itself.
-    let mut resends = tokio::time::interval(Duration::from_millis(50));
-    let mut resumed = false;
-    for _ in 0..200 {
-        resends.tick().await;
-        if post(addr, funtek::message("after the outage")).await.status == StatusCode::OK {
-            resumed = true;
-            break;
-        }
-    }
-    assert!(resumed, "service did not resume after Redis came back");
+    resend_until_accepted(|| async { post(addr, funtek::message("after the outage")).await }).await;
     assert_eq!(ready().await, StatusCode::OK);
     // What was answered before the outage is still known: the same bytes, no second run.
     let resent = post(addr, before).await;
@@ -131,16 +138,7 @@ async fn via_api_work_queued_when_redis_goes_away_is_done_once_after_it_returns(
 
     redis.restart();
     // Kamigo resends "two" until it is acknowledged.
-    let mut resends = tokio::time::interval(Duration::from_millis(50));
-    let mut resumed = false;
-    for _ in 0..200 {
-        resends.tick().await;
-        if send("two").await.status == StatusCode::OK {
-            resumed = true;
-            break;
-        }
-    }
-    assert!(resumed, "service did not resume after Redis came back");
+    resend_until_accepted(|| send("two")).await;
     assert_eq!(send("three").await.status, StatusCode::OK);
     // Each once, in order: a second "one" or "two" would come before "three".
     for text in ["one", "two", "three"] {
