@@ -195,6 +195,31 @@ async fn the_queue_of_an_instance_that_died_is_taken_over_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_pending_list_taken_over_keeps_its_order_before_new_entries() {
+    use botwire::store::Queue;
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    // More entries pending for the dying instance than one read returns (512).
+    let dying = instance(&redis.url()).await;
+    for n in 1..=600 {
+        dying.push(job("room", n)).await.expect("queued");
+    }
+    drop(dying);
+    // A newer delivery arrives at the survivor before it holds the partition.
+    let survivor = instance(&redis.url()).await;
+    survivor.push(job("room", 601)).await.expect("queued");
+    for n in 1..=601 {
+        let job = tokio::time::timeout(Duration::from_secs(30), survivor.take())
+            .await
+            .expect("taken over once the lease ran out")
+            .expect("a job");
+        assert_eq!(job.delivery_id, format!("room-{n}"));
+        survivor.finish(job.id).await.expect("finished");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_that_stalled_past_its_lease_cannot_record_progress() {
     use botwire::store::{Queue, StoreError};
     let Some(redis) = RedisServer::start() else {

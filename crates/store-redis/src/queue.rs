@@ -377,10 +377,16 @@ impl RedisStore {
         }
         if let Some(from) = history {
             let entries = self.read_group(partition, &from).await?;
-            let next = entries.last().map(|e| e.id.clone());
+            // A full batch may have more behind it: new entries wait until all of it is read,
+            // so that they come after it in their conversations.
+            let more = entries.len() == READ_BATCH;
+            let next = entries.last().map(|e| e.id.clone()).filter(|_| more);
             self.admit_entries(partition, entries).await?;
             if let Some(owned) = self.queue.owned().get_mut(&partition) {
                 owned.history = next;
+            }
+            if more {
+                return Ok(());
             }
         }
         let entries = self.read_group(partition, ">").await?;
