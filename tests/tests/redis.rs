@@ -167,6 +167,30 @@ async fn instance(url: &str) -> RedisStore {
         .expect("connects")
 }
 
+/// The next job `store` hands out, waiting (30 s at most) for a dead or stalled instance's
+/// lease to run out first.
+async fn take_within_lease(store: &RedisStore) -> botwire::store::Job {
+    use botwire::store::Queue;
+    tokio::time::timeout(Duration::from_secs(30), store.take())
+        .await
+        .expect("taken over once the lease ran out")
+        .expect("a job")
+}
+
+/// Takes and finishes `conversation`'s jobs numbered `numbers`, asserting they come in order.
+async fn finish_in_order(
+    store: &RedisStore,
+    conversation: &str,
+    numbers: std::ops::RangeInclusive<u32>,
+) {
+    use botwire::store::Queue;
+    for n in numbers {
+        let job = take_within_lease(store).await;
+        assert_eq!(job.delivery_id, format!("{conversation}-{n}"));
+        store.finish(job.id).await.expect("finished");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_of_an_instance_that_died_is_taken_over_in_order() {
     use botwire::store::Queue;
@@ -183,14 +207,7 @@ async fn the_queue_of_an_instance_that_died_is_taken_over_in_order() {
     drop(dying);
 
     let survivor = instance(&redis.url()).await;
-    for n in 1..=3 {
-        let job = tokio::time::timeout(Duration::from_secs(30), survivor.take())
-            .await
-            .expect("taken over once the lease ran out")
-            .expect("a job");
-        assert_eq!(job.delivery_id, format!("room-{n}"));
-        survivor.finish(job.id).await.expect("finished");
-    }
+    finish_in_order(&survivor, "room", 1..=3).await;
     assert_eq!(survivor.stats().await.expect("stats").queued, 0);
 }
 
@@ -209,14 +226,7 @@ async fn a_long_pending_list_taken_over_keeps_its_order_before_new_entries() {
     // A newer delivery arrives at the survivor before it holds the partition.
     let survivor = instance(&redis.url()).await;
     survivor.push(job("room", 601)).await.expect("queued");
-    for n in 1..=601 {
-        let job = tokio::time::timeout(Duration::from_secs(30), survivor.take())
-            .await
-            .expect("taken over once the lease ran out")
-            .expect("a job");
-        assert_eq!(job.delivery_id, format!("room-{n}"));
-        survivor.finish(job.id).await.expect("finished");
-    }
+    finish_in_order(&survivor, "room", 1..=601).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,22 +235,13 @@ async fn an_instance_that_stalled_past_its_lease_cannot_record_progress() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let take = |store: &RedisStore| {
-        let store = store.clone();
-        async move {
-            tokio::time::timeout(Duration::from_secs(30), store.take())
-                .await
-                .expect("taken over once the lease ran out")
-                .expect("a job")
-        }
-    };
     let stalled = instance(&redis.url()).await;
     stalled.push(job("room", 1)).await.expect("queued");
-    let held = take(&stalled).await;
+    let held = take_within_lease(&stalled).await;
     // It stalls holding the job: nothing renews its lease, and another instance takes over,
     // claiming the entry still pending for the stalled one.
     let survivor = instance(&redis.url()).await;
-    let again = take(&survivor).await;
+    let again = take_within_lease(&survivor).await;
     assert_eq!(again.delivery_id, "room-1");
     assert_eq!((again.attempts, again.progress.as_ref()), (0, None));
 
@@ -261,7 +262,7 @@ async fn an_instance_that_stalled_past_its_lease_cannot_record_progress() {
     // survivor left it, not as the stalled instance wanted.
     drop(survivor);
     let third = instance(&redis.url()).await;
-    let last = take(&third).await;
+    let last = take_within_lease(&third).await;
     assert_eq!(last.delivery_id, "room-1");
     assert_eq!((last.attempts, last.progress.as_ref()), (0, None));
     assert_eq!(last.last_error, None);
