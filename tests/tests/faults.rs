@@ -54,6 +54,12 @@ async fn ready(addr: SocketAddr) -> StatusCode {
 fn assert_refused(response: &TestResponse, status: StatusCode, code: &str) {
     assert_eq!(response.status, status, "{}", response.text());
     assert_eq!(response.json()["error"], code, "{}", response.text());
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        assert_eq!(
+            response.headers["retry-after"], "1",
+            "says when to try again"
+        );
+    }
 }
 
 /// An echo bot counting its runs. "panic" panics; "forever" never finishes, and reports on

@@ -352,6 +352,10 @@ async fn a_full_queue_answers_503_and_the_sender_retry_is_accepted_later() {
     let refused = send_kamigo(addr, refused_event.clone()).await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(refused.json()["error"], "queue_full");
+    assert_eq!(
+        refused.headers["retry-after"], "1",
+        "a sender that honours it waits while the queue drains"
+    );
 
     gate.notify_one();
     assert_eq!(replies.next_text().await, "hold");

@@ -1,7 +1,7 @@
 //! The responses the server itself makes: short JSON, never echoing the request.
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_TYPE};
+use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
@@ -12,11 +12,20 @@ pub type Body = Full<Bytes>;
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
-/// A JSON response with `status` and `body`.
+/// How long a sender is asked to wait after a 503 (a full queue, a store that is down or slow,
+/// a shutdown). Senders that honour it stop piling on while the backlog drains; the others
+/// resend on their own schedule.
+pub(crate) const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// A JSON response with `status` and `body`; a 503 says when to try again.
 pub(crate) fn json(status: StatusCode, body: Bytes) -> Response<Body> {
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, JSON);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, JSON);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
     response
 }
 
@@ -54,4 +63,25 @@ pub(crate) fn method_not_allowed(allow: &'static str) -> Response<Body> {
         .headers_mut()
         .insert(ALLOW, HeaderValue::from_static(allow));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_503_asks_the_sender_to_wait() {
+        let unavailable = json(StatusCode::SERVICE_UNAVAILABLE, Bytes::new());
+        assert_eq!(
+            unavailable.headers().get(RETRY_AFTER),
+            Some(&HeaderValue::from_static("1"))
+        );
+        for status in [
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::BAD_GATEWAY,
+        ] {
+            assert_eq!(json(status, Bytes::new()).headers().get(RETRY_AFTER), None);
+        }
+    }
 }
