@@ -116,6 +116,9 @@ pub(crate) struct Seen {
     pub(crate) answers: u64,
     /// Answers that were not 2xx, or requests that got no answer.
     pub(crate) errors: u64,
+    /// Of the errors, 503s that asked the sender to wait (`Retry-After`): the connection
+    /// waited, as a platform that honours it would.
+    pub(crate) refused: u64,
     pub(crate) first_error: Option<String>,
     /// Latency of every counted answer, in nanoseconds.
     pub(crate) latency: Histogram<u64>,
@@ -130,6 +133,7 @@ impl Seen {
         Self {
             answers: 0,
             errors: 0,
+            refused: 0,
             first_error: None,
             latency: histogram(),
             segments: (0..segments).map(|_| histogram()).collect(),
@@ -145,6 +149,7 @@ impl Seen {
     fn merge(&mut self, other: Seen) {
         self.answers += other.answers;
         self.errors += other.errors;
+        self.refused += other.refused;
         if self.first_error.is_none() {
             self.first_error = other.first_error;
         }
@@ -224,9 +229,11 @@ async fn connection(load: Arc<Load>, progress: Arc<Progress>, seed: u64) -> Seen
             };
             let request = load.deliveries.request(delivery);
             let sent_at = Instant::now();
+            let mut pause = None;
             let answer = match sender.send_request(request).await {
                 Ok(response) => {
                     let status = response.status();
+                    pause = retry_after(&response);
                     match response.into_body().collect().await {
                         Ok(body) if status.is_success() => Ok(body.to_bytes().len()),
                         Ok(body) => Err(format!(
@@ -258,14 +265,40 @@ async fn connection(load: Arc<Load>, progress: Arc<Progress>, seed: u64) -> Seen
                 }
                 match answer {
                     Ok(bytes) => seen.response_bytes = bytes,
-                    Err(e) => seen.error(e),
+                    Err(e) => {
+                        seen.refused += u64::from(pause.is_some());
+                        seen.error(e);
+                    }
                 }
             }
             if broken {
                 continue 'connect;
             }
+            if let Some(pause) = pause {
+                // As a sender that honours Retry-After does: this connection waits.
+                let wake = Instant::now() + pause;
+                match load.until {
+                    Until::Time { end, .. } => tokio::time::sleep_until(wake.min(end)).await,
+                    Until::Requests { .. } => tokio::time::sleep_until(wake).await,
+                }
+            }
         }
     }
+}
+
+/// The wait a 503 asks for (`Retry-After` in seconds), if it asks.
+fn retry_after<B>(response: &hyper::Response<B>) -> Option<Duration> {
+    if response.status() != hyper::StatusCode::SERVICE_UNAVAILABLE {
+        return None;
+    }
+    let seconds = response
+        .headers()
+        .get(hyper::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 fn ended(load: &Load, now: Instant) -> bool {

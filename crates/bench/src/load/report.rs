@@ -96,7 +96,7 @@ impl Report {
         let _ = writeln!(out, "Machine: {}  \n{}\n", self.machine, self.method);
         out.push_str(
             "| scenario | req/s | req per server CPU-s | × baseline | p50 ms | p99 ms | p99.9 ms \
-             | server CPU | generator CPU | server RSS MiB | errors (all runs) | start-up ms | target | met |\n\
+             | server CPU | generator CPU | server RSS MiB | errors (all runs; refused) | start-up ms | target | met |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
         );
         let baseline = self.baseline_per_cpu_second();
@@ -110,6 +110,12 @@ impl Report {
                 format!("{:.0}%", generator * 100.0)
             };
             let errors: u64 = row.runs.iter().map(|m| m.errors).sum();
+            let refused: u64 = row.runs.iter().map(|m| m.refused).sum();
+            let errors = if refused > 0 {
+                format!("{errors} ({refused} refused)")
+            } else {
+                errors.to_string()
+            };
             let target = row
                 .scenario
                 .target()
@@ -213,6 +219,7 @@ impl Report {
                             "requests_per_server_cpu_second": m.per_server_cpu_second(),
                             "answers": m.answers,
                             "errors": m.errors,
+                            "refused": m.refused,
                             "first_error": m.first_error,
                             "window_seconds": m.window_s,
                             "server_cpu_seconds": m.server_cpu_s,

@@ -34,6 +34,8 @@ pub(crate) struct Measured {
     pub(crate) startup_ms: f64,
     pub(crate) answers: u64,
     pub(crate) errors: u64,
+    /// Of the errors, 503s after which the connection waited as asked (`Retry-After`).
+    pub(crate) refused: u64,
     pub(crate) first_error: Option<String>,
     pub(crate) window_s: f64,
     pub(crate) server_cpu_s: f64,
@@ -174,6 +176,7 @@ pub(crate) fn timed(scenario: &Scenario, settings: &Settings) -> BoxResult<Measu
             startup_ms: startup.as_secs_f64() * 1e3,
             answers: seen.answers,
             errors: seen.errors,
+            refused: seen.refused,
             first_error: seen.first_error,
             window_s: window.as_secs_f64(),
             server_cpu_s: (server_after - server_before).as_secs_f64(),
