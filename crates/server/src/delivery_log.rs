@@ -55,8 +55,10 @@ const OUTCOMES: [Outcome; 10] = [
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Record {
-    /// When it was recorded (RFC 3339, UTC).
-    pub at: String,
+    /// When it was recorded; RFC 3339 (UTC, milliseconds) in JSON. Formatted only when read:
+    /// every delivery makes a record, few are ever looked at.
+    #[serde(serialize_with = "rfc3339_millis")]
+    pub at: SystemTime,
     /// The channel.
     pub channel: String,
     /// The platform id.
@@ -92,7 +94,7 @@ impl Record {
         latency: Duration,
     ) -> Self {
         Self {
-            at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            at: SystemTime::now(),
             channel: channel.to_owned(),
             platform,
             kind: None,
@@ -135,6 +137,10 @@ impl Record {
         self.attempt = attempt;
         self
     }
+}
+
+fn rfc3339_millis<S: serde::Serializer>(at: &SystemTime, to: S) -> Result<S::Ok, S::Error> {
+    to.collect_str(&humantime::format_rfc3339_millis(*at))
 }
 
 /// The log. Recording takes a short lock; the oldest record goes when it is full.
