@@ -106,6 +106,10 @@ impl Done {
     }
 }
 
+/// The order queue is sized up front for capacities up to this (96 MiB of address space);
+/// beyond it, it grows as needed.
+const ORDER_PRESIZE_LIMIT: usize = 1 << 22;
+
 /// How many expired entries one lock of the order queue may drop, so purging never stalls
 /// completions for long.
 const PURGE_BATCH: usize = 4096;
@@ -121,7 +125,11 @@ impl MemoryLedger {
     pub fn new(limits: LedgerLimits) -> Self {
         Self {
             entries: DashMap::new(),
-            done_order: Mutex::new(VecDeque::new()),
+            // Sized once (its pages are touched only as it fills): growing would copy the whole
+            // queue while completions wait on its lock.
+            done_order: Mutex::new(VecDeque::with_capacity(
+                limits.capacity.saturating_add(1).min(ORDER_PRESIZE_LIMIT),
+            )),
             next_id: AtomicU64::new(1),
             limits,
             epoch: Instant::now(),
