@@ -7,7 +7,10 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Workers {
-    /// How many deliveries are worked on at once (each conversation one at a time).
+    /// How many deliveries are worked on at once (each conversation one at a time). Default
+    /// 128: a worker mostly waits (on the store's commits, the platform's API), and on a
+    /// durable store the deliveries worked on together share their fsyncs; 32 left the
+    /// embedded store's workers behind 64 senders.
     pub workers: usize,
     /// How many acknowledged deliveries may wait; past it, new ones get 503.
     pub capacity: usize,
@@ -26,7 +29,7 @@ pub struct Workers {
 impl Default for Workers {
     fn default() -> Self {
         Self {
-            workers: 32,
+            workers: 128,
             capacity: botwire_store::DEFAULT_CAPACITY,
             dead_letters: botwire_store::DEFAULT_DEAD_LETTERS,
             max_attempts: 5,
