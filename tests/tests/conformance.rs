@@ -57,6 +57,20 @@ async fn the_redis_store_conforms() {
     };
     conformance::ledger(fresh).await;
     conformance::state_store(fresh).await;
+
+    // One partition: the capacity is then the queue's, not a share of it.
+    let runtime = tokio::runtime::Handle::current();
+    let fresh_queue = |capacity: usize| {
+        let prefix = format!("q{}", next.fetch_add(1, Ordering::Relaxed));
+        let options = botwire_store_redis::RedisOptions::default()
+            .with_partitions(1)
+            .with_queue_capacity(capacity);
+        tokio::task::block_in_place(|| {
+            runtime.block_on(RedisStore::connect_with(&url, &prefix, options))
+        })
+        .expect("connects")
+    };
+    conformance::queue(fresh_queue).await;
 }
 
 #[tokio::test]

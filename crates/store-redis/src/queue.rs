@@ -24,7 +24,8 @@
 //! | `<prefix>:{q}:members` | sorted set | live instances, scored by when their presence expires; each aims at partitions ÷ members |
 //! | `<prefix>:{q<p>}:tries` | hash | per entry id: `<attempts>` and `<entry>:e` last error |
 //! | `<prefix>:{q<p>}:progress` | hash | per entry id: the checkpoint |
-//! | `<prefix>:{dead}:ids` | sorted set | dead letter ids |
+//! | `<prefix>:{dead}:ids` | sorted set | dead letter ids, ranked in the order they died |
+//! | `<prefix>:{dead}:order` | counter | the rank of the last dead letter kept |
 //! | `<prefix>:{dead}:<id>` | hash | a dead letter: the job's fields, `r` reason, `t` died at (ms) |
 //! | `<prefix>:{dead}:seq` | counter | ids of deliveries buried before they were queued |
 
@@ -80,6 +81,19 @@ static FENCED_HSET: LazyLock<redis::Script> = LazyLock::new(|| {
         "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end \
          for i = 2, #KEYS do redis.call('HSET', KEYS[i], ARGV[2 * i - 2], ARGV[2 * i - 1]) end \
          return 1",
+    )
+});
+
+/// Keeps a dead letter: its fields (`ARGV[2..]`) in the hash `KEYS[1]`, and its id
+/// (`ARGV[1]`) in the list `KEYS[2]`, ranked by a counter (`KEYS[3]`) so that the list is in
+/// the order they died, across instances (ids are stream positions or a counter of their own,
+/// and say nothing about it).
+static KEEP_DEAD: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "local rank = redis.call('INCR', KEYS[3]) \
+         redis.call('HSET', KEYS[1], unpack(ARGV, 2)) \
+         redis.call('ZADD', KEYS[2], rank, ARGV[1]) \
+         return rank",
     )
 });
 
@@ -623,12 +637,19 @@ impl RedisStore {
         if let Some(error) = &job.last_error {
             fields.push(("e", error.clone().into_bytes()));
         }
-        redis::pipe()
-            .atomic()
-            .hset_multiple(&key, &fields)
-            .zadd(self.dead_key("ids"), job.id.0.to_string(), job.id.0 as f64)
-            .query_async::<()>(&mut conn)
+        let mut script = KEEP_DEAD.prepare_invoke();
+        script
+            .key(&key)
+            .key(self.dead_key("ids"))
+            .key(self.dead_key("order"))
+            .arg(job.id.0.to_string());
+        for (field, value) in &fields {
+            script.arg(*field).arg(&value[..]);
+        }
+        script
+            .invoke_async::<i64>(&mut conn)
             .await
+            .map(drop)
             .map_err(unavailable)
     }
 
