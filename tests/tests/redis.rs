@@ -486,3 +486,36 @@ async fn a_joining_instance_gets_its_share_of_the_partitions() {
     }
     assert_eq!(done.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_racing_for_the_last_place_in_the_queue_take_it_once() {
+    use botwire::store::{NewJob, Queue, StoreError};
+    use bytes::Bytes;
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let options = botwire_store_redis::RedisOptions::default()
+        .with_partitions(1)
+        .with_queue_capacity(1);
+    let store = RedisStore::connect_with(&redis.url(), "last-place", options)
+        .await
+        .expect("connects");
+    let pushes = (0..8).map(|n| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let job = NewJob::new("kamigo", format!("c{n}"), format!("d{n}"), Bytes::new());
+            store.push(job).await
+        })
+    });
+    let mut accepted = 0;
+    for push in pushes.collect::<Vec<_>>() {
+        match push.await.expect("joined") {
+            Ok(_) => accepted += 1,
+            Err(StoreError::QueueFull { capacity: 1 }) => {}
+            Err(other) => panic!("unexpected: {other}"),
+        }
+    }
+    assert_eq!(accepted, 1, "one place, one push");
+    assert_eq!(store.stats().await.expect("stats").queued, 1);
+}

@@ -84,6 +84,16 @@ static FENCED_HSET: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
+/// Appends an entry (`ARGV[2..]`, field and value pairs) to the stream `KEYS[1]` unless it
+/// holds `ARGV[1]` entries already; the entry's id, or nil when full. One round trip, and two
+/// pushes cannot both take the last place.
+static BOUNDED_XADD: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end \
+         return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))",
+    )
+});
+
 /// Keeps a dead letter: its fields (`ARGV[2..]`) in the hash `KEYS[1]`, and its id
 /// (`ARGV[1]`) in the list `KEYS[2]`, ranked by a counter (`KEYS[3]`) so that the list is in
 /// the order they died, across instances (ids are stream positions or a counter of their own,
@@ -698,28 +708,29 @@ impl RedisStore {
         let partition = self.partition_of(&job.channel, &job.conversation);
         let mut conn = self.conn.clone();
         let stream = self.queue_key(partition, "stream");
-        let length: usize = conn.xlen(&stream).await.map_err(unavailable)?;
         let share = self.queue.capacity.div_ceil(self.queue.partitions as usize);
-        if length >= share {
+        let accepted = now_ms().to_string();
+        let entry: Option<String> = BOUNDED_XADD
+            .key(&stream)
+            .arg(share)
+            .arg("c")
+            .arg(job.channel.as_bytes())
+            .arg("v")
+            .arg(job.conversation.as_bytes())
+            .arg("d")
+            .arg(job.delivery_id.as_bytes())
+            .arg("b")
+            .arg(&job.body[..])
+            .arg("a")
+            .arg(accepted.as_bytes())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let Some(entry) = entry else {
             return Err(StoreError::QueueFull {
                 capacity: self.queue.capacity,
             });
-        }
-        let accepted = now_ms().to_string();
-        let entry: String = conn
-            .xadd(
-                &stream,
-                "*",
-                &[
-                    ("c", job.channel.as_bytes()),
-                    ("v", job.conversation.as_bytes()),
-                    ("d", job.delivery_id.as_bytes()),
-                    ("b", &job.body[..]),
-                    ("a", accepted.as_bytes()),
-                ],
-            )
-            .await
-            .map_err(unavailable)?;
+        };
         let id = job_id(&entry, partition)
             .ok_or_else(|| unavailable("Redis gave a stream id out of range"))?;
         if attempts > 0 || progress.is_some() {
