@@ -277,8 +277,6 @@ async fn an_instance_that_stalled_past_its_lease_cannot_record_progress() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_never_work_one_conversation_at_once_and_keep_its_order() {
     use botwire::store::Queue;
-    use std::collections::{HashMap, HashSet};
-    use std::sync::{Arc, Mutex};
 
     let Some(redis) = RedisServer::start() else {
         return;
@@ -293,30 +291,15 @@ async fn two_instances_never_work_one_conversation_at_once_and_keep_its_order() 
                 .expect("queued");
         }
     }
-    let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let seen: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
+    let lanes = botwire_testkit::conformance::Lanes::default();
     let (done_tx, mut done) = tokio::sync::mpsc::unbounded_channel();
     let mut workers = Vec::new();
     for queue in &instances {
         for _ in 0..2 {
-            let (queue, busy, seen, done_tx) =
-                (queue.clone(), busy.clone(), seen.clone(), done_tx.clone());
+            let (queue, lanes, done_tx) = (queue.clone(), lanes.clone(), done_tx.clone());
             workers.push(tokio::spawn(async move {
                 loop {
-                    let job = queue.take().await.expect("a job");
-                    assert!(
-                        busy.lock().expect("lock").insert(job.conversation.clone()),
-                        "two jobs of {} at once",
-                        job.conversation
-                    );
-                    tokio::task::yield_now().await;
-                    seen.lock()
-                        .expect("lock")
-                        .entry(job.conversation.clone())
-                        .or_default()
-                        .push(job.delivery_id.clone());
-                    busy.lock().expect("lock").remove(&job.conversation);
-                    queue.finish(job.id).await.expect("finished");
+                    lanes.work_one(&queue).await;
                     let _ = done_tx.send(());
                 }
             }));
@@ -331,11 +314,10 @@ async fn two_instances_never_work_one_conversation_at_once_and_keep_its_order() 
     for worker in workers {
         worker.abort();
     }
-    let seen = seen.lock().expect("lock");
     for c in 0..6 {
         let conversation = format!("c{c}");
         let expected: Vec<String> = (0..8).map(|n| format!("{conversation}-{n}")).collect();
-        assert_eq!(seen[&conversation], expected, "{conversation}");
+        assert_eq!(lanes.order(&conversation), expected, "{conversation}");
     }
 }
 

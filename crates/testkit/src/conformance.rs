@@ -19,8 +19,8 @@
 //! # Panics
 //! On the first case a backend fails, naming it.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use botwire_store::{
@@ -431,25 +431,13 @@ pub async fn queue<Q: Queue, F: Fn(usize) -> Q>(fresh: F) {
                 .expect("queue: push");
         }
     }
-    let busy: Arc<std::sync::Mutex<HashSet<String>>> = Arc::default();
-    let seen: Arc<std::sync::Mutex<Vec<(String, String)>>> = Arc::default();
+    let lanes = Lanes::default();
     let workers: Vec<_> = (0..4)
         .map(|_| {
-            let (queue, busy, seen) = (queue.clone(), busy.clone(), seen.clone());
+            let (queue, lanes) = (queue.clone(), lanes.clone());
             tokio::spawn(async move {
                 for _ in 0..50 {
-                    let job = queue.take().await.expect("queue: take");
-                    assert!(
-                        busy.lock().expect("lock").insert(job.conversation.clone()),
-                        "queue: two jobs of {} at once",
-                        job.conversation
-                    );
-                    tokio::task::yield_now().await;
-                    seen.lock()
-                        .expect("lock")
-                        .push((job.conversation.clone(), job.delivery_id.clone()));
-                    busy.lock().expect("lock").remove(&job.conversation);
-                    queue.finish(job.id).await.expect("queue: finish");
+                    lanes.work_one(&*queue).await;
                 }
             })
         })
@@ -457,15 +445,60 @@ pub async fn queue<Q: Queue, F: Fn(usize) -> Q>(fresh: F) {
     for worker in workers {
         worker.await.expect("queue: a worker");
     }
-    let seen = seen.lock().expect("lock");
     for c in 0..20 {
         let conversation = format!("c{c}");
-        let order: Vec<&str> = seen
-            .iter()
-            .filter(|(seen_in, _)| *seen_in == conversation)
-            .map(|(_, id)| id.as_str())
-            .collect();
         let expected: Vec<String> = (0..10).map(|n| format!("{conversation}-{n}")).collect();
-        assert_eq!(order, expected, "queue: order in {conversation}");
+        assert_eq!(
+            lanes.order(&conversation),
+            expected,
+            "queue: order in {conversation}"
+        );
+    }
+}
+
+/// Workers' view of a queue's lanes, shared by every worker of a test: each job taken is
+/// checked to be the only one of its conversation being worked on, and recorded in the order
+/// it was taken.
+#[derive(Debug, Clone, Default)]
+pub struct Lanes {
+    busy: Arc<Mutex<HashSet<String>>>,
+    seen: Arc<Mutex<HashMap<String, Vec<String>>>>,
+}
+
+impl Lanes {
+    /// Takes a job from `queue`, works it (yielding once, so other workers run meanwhile) and
+    /// finishes it.
+    ///
+    /// # Panics
+    /// When another job of its conversation is being worked on, or the queue fails.
+    pub async fn work_one<Q: Queue + ?Sized>(&self, queue: &Q) {
+        let job = queue.take().await.expect("queue: take");
+        assert!(
+            self.busy
+                .lock()
+                .expect("lock")
+                .insert(job.conversation.clone()),
+            "queue: two jobs of {} at once",
+            job.conversation
+        );
+        tokio::task::yield_now().await;
+        self.seen
+            .lock()
+            .expect("lock")
+            .entry(job.conversation.clone())
+            .or_default()
+            .push(job.delivery_id.clone());
+        self.busy.lock().expect("lock").remove(&job.conversation);
+        queue.finish(job.id).await.expect("queue: finish");
+    }
+
+    /// The delivery ids of `conversation`'s jobs, in the order they were taken.
+    pub fn order(&self, conversation: &str) -> Vec<String> {
+        self.seen
+            .lock()
+            .expect("lock")
+            .get(conversation)
+            .cloned()
+            .unwrap_or_default()
     }
 }
