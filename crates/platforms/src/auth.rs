@@ -204,6 +204,9 @@ pub fn single_query_param(
     Ok(found)
 }
 
+/// The length of an HMAC-SHA256 tag.
+const TAG_LEN: usize = 32;
+
 /// How a signature header encodes its tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -248,11 +251,17 @@ pub fn verify_tag(
     keys: &HmacKeys,
     signed: &[&[u8]],
 ) -> Result<(), Rejection> {
-    let tag = encoded.and_then(|encoded| match encoding {
-        TagEncoding::Hex => hex::decode(encoded.trim_ascii()).ok(),
-        TagEncoding::Base64 => BASE64.decode(encoded.trim_ascii()).ok(),
+    // Decoded in place: every delivery passes here, and a tag of any other length is a
+    // mismatch anyway.
+    let mut tag = [0u8; TAG_LEN];
+    let decoded = encoded.is_some_and(|encoded| {
+        let encoded = encoded.trim_ascii();
+        match encoding {
+            TagEncoding::Hex => hex::decode_to_slice(encoded, &mut tag).is_ok(),
+            TagEncoding::Base64 => BASE64.decode_slice(encoded, &mut tag) == Ok(TAG_LEN),
+        }
     });
-    if tag.is_some_and(|tag| keys.verify(signed, &tag)) {
+    if decoded && keys.verify(signed, &tag) {
         Ok(())
     } else {
         Err(Rejection::unauthorized(
@@ -315,6 +324,38 @@ mod tests {
             hex::encode(rfc.expect("has a key")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn tags_decode_in_either_case_and_any_other_length_is_a_mismatch() {
+        let keys = HmacKeys::new([b"k"]);
+        let signed: &[&[u8]] = &[b"body"];
+        let tag = keys.sign(signed).expect("has a key");
+        let check =
+            |encoded: &str, encoding| verify_tag(Some(encoded.as_bytes()), encoding, &keys, signed);
+        let lower = hex::encode(tag);
+        assert!(check(&lower, TagEncoding::Hex).is_ok());
+        assert!(check(&lower.to_uppercase(), TagEncoding::Hex).is_ok());
+        assert!(check(&format!(" {lower}\n"), TagEncoding::Hex).is_ok());
+        let b64 = BASE64.encode(tag);
+        assert!(check(&b64, TagEncoding::Base64).is_ok());
+        let mut longer = tag.to_vec();
+        longer.push(0);
+        for (encoded, encoding) in [
+            (hex::encode(&tag[..31]), TagEncoding::Hex),
+            (hex::encode(&longer), TagEncoding::Hex),
+            (format!("{lower}0"), TagEncoding::Hex),
+            (lower.replace('a', "g"), TagEncoding::Hex),
+            (BASE64.encode(&tag[..31]), TagEncoding::Base64),
+            (BASE64.encode(&longer), TagEncoding::Base64),
+            (b64.trim_end_matches('=').to_owned(), TagEncoding::Base64),
+            (lower.clone(), TagEncoding::Base64),
+            (String::new(), TagEncoding::Hex),
+        ] {
+            let refused = check(&encoded, encoding).unwrap_err();
+            assert_eq!(refused.code, "invalid_signature", "{encoded:?}");
+        }
+        assert!(verify_tag(None, TagEncoding::Hex, &keys, signed).is_err());
     }
 
     #[test]
