@@ -5,8 +5,12 @@
 //! live in memory: the file belongs to one process at a time, so after a restart nothing can be
 //! in flight and the sender's retry claims anew, which is what an expired lease would allow.
 //!
-//! Two tables: `ledger` (digest → expiry, status, body) and `ledger_expiry` (expiry, digest),
-//! the order in which entries expire, for purging and for the size bound.
+//! One table, `ledger_answers`, keyed by (expiry, digest): answers are written in the order
+//! they expire, so each one lands at the end of the tree beside the last (one page takes dozens
+//! of them, and a commit writes few pages), and purging and the size bound pop from the front.
+//! Which digests are done, and when they expire, is also kept in memory (24 bytes an entry,
+//! rebuilt from the table at start), so a new delivery is told apart without reading the file;
+//! only a duplicate reads its answer.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,8 +18,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use dashmap::DashMap;
 use dashmap::mapref::entry::Entry as MapEntry;
-use redb::{ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
+    WriteTransaction,
+};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -23,13 +31,22 @@ use super::{EmbeddedStore, readable, unavailable};
 use crate::ledger::wait_for_end;
 use crate::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, Waited};
 
-/// digest → (expires at, ms since the epoch; status; body).
-const LEDGER: TableDefinition<'_, &[u8], (u64, u16, &[u8])> = TableDefinition::new("ledger");
-/// (expires at, digest) → (), in expiry order.
-const EXPIRY: TableDefinition<'_, (u64, &[u8]), ()> = TableDefinition::new("ledger_expiry");
+type Digest = [u8; 16];
+
+/// (expires at, ms since the UNIX epoch; digest) → (status, body).
+const ANSWERS: TableDefinition<'_, AnswerKey, AnswerValue> = TableDefinition::new("ledger_answers");
+type AnswerKey = (u64, &'static [u8]);
+type AnswerValue = (u16, &'static [u8]);
+
+/// The layout of earlier builds, keyed by digest: moved into [`ANSWERS`] at open.
+const OLD_LEDGER: TableDefinition<'_, &[u8], (u64, u16, &[u8])> = TableDefinition::new("ledger");
+const OLD_EXPIRY: TableDefinition<'_, (u64, &[u8]), ()> = TableDefinition::new("ledger_expiry");
 
 /// Expired entries one purge transaction drops at most, so a purge never holds the writer long.
 const PURGE_BATCH: usize = 1000;
+
+/// Done digests and when they expire: what the file holds, as of the last commit.
+pub(super) type DoneIndex = DashMap<Digest, u64>;
 
 /// A claim being worked on.
 #[derive(Debug)]
@@ -45,26 +62,83 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// Readies the ledger of a store file being opened (before its writer starts): moves answers
+/// kept in the layout of earlier builds, then reads which digests are done.
+pub(super) fn open(db: &Database) -> Result<DoneIndex, StoreError> {
+    migrate(db)?;
+    let tx = db.begin_read().map_err(unavailable)?;
+    let index = DoneIndex::new();
+    if let Some(answers) = readable(&tx, ANSWERS)? {
+        for entry in answers.iter().map_err(unavailable)? {
+            let (key, _) = entry.map_err(unavailable)?;
+            let (expires, digest) = key.value();
+            if let Ok(digest) = Digest::try_from(digest) {
+                index.insert(digest, expires);
+            }
+        }
+    }
+    Ok(index)
+}
+
+fn migrate(db: &Database) -> Result<(), StoreError> {
+    let tx = db.begin_write().map_err(unavailable)?;
+    let exists = tx
+        .list_tables()
+        .map_err(unavailable)?
+        .any(|table| table.name() == OLD_LEDGER.name());
+    if !exists {
+        return Ok(());
+    }
+    let mut moved = 0_u64;
+    {
+        let old = tx.open_table(OLD_LEDGER).map_err(unavailable)?;
+        let mut answers = tx.open_table(ANSWERS).map_err(unavailable)?;
+        for entry in old.iter().map_err(unavailable)? {
+            let (digest, value) = entry.map_err(unavailable)?;
+            let (expires, status, body) = value.value();
+            answers
+                .insert((expires, digest.value()), (status, body))
+                .map_err(unavailable)?;
+            moved += 1;
+        }
+    }
+    tx.delete_table(OLD_LEDGER).map_err(unavailable)?;
+    tx.delete_table(OLD_EXPIRY).map_err(unavailable)?;
+    tx.commit().map_err(unavailable)?;
+    tracing::info!(
+        moved,
+        "the ledger's answers were moved to the current layout"
+    );
+    Ok(())
+}
+
 impl EmbeddedStore {
     fn next_token(&self) -> u64 {
         self.inner.next_token.fetch_add(1, Ordering::Relaxed)
     }
 
     /// The cached response of a done, unexpired delivery.
-    fn done(&self, digest: &[u8]) -> Result<Option<CachedResponse>, StoreError> {
+    fn done(&self, digest: &Digest) -> Result<Option<CachedResponse>, StoreError> {
+        let Some(expires) = self.inner.done.get(digest).map(|e| *e) else {
+            return Ok(None);
+        };
+        if expires <= now_ms() {
+            return Ok(None);
+        }
         let tx = self.read()?;
-        let Some(table) = readable(&tx, LEDGER)? else {
+        let Some(table) = readable(&tx, ANSWERS)? else {
             return Ok(None);
         };
-        let Some(entry) = table.get(digest).map_err(unavailable)? else {
-            return Ok(None);
-        };
-        let (expires, status, body) = entry.value();
-        Ok((expires > now_ms()).then(|| CachedResponse::new(status, Bytes::copy_from_slice(body))))
+        // Absent when it was dropped since the index was read: it is not done any more.
+        let entry = table.get((expires, &digest[..])).map_err(unavailable)?;
+        Ok(entry.map(|entry| {
+            let (status, body) = entry.value();
+            CachedResponse::new(status, Bytes::copy_from_slice(body))
+        }))
     }
 
     /// The state of `digest` as a waiter sees it, and the notifier to wait on if in flight.
-    fn observe(&self, digest: &[u8; 16]) -> Result<Result<Waited, Arc<Notify>>, StoreError> {
+    fn observe(&self, digest: &Digest) -> Result<Result<Waited, Arc<Notify>>, StoreError> {
         if let Some(claim) = self.inner.claims.get(digest) {
             return Ok(Err(claim.ended.clone()));
         }
@@ -75,7 +149,7 @@ impl EmbeddedStore {
     }
 
     /// Ends the claim `token` holds on `digest`, waking its waiters; whether it held it.
-    fn end_claim(&self, digest: &[u8; 16], token: ClaimToken) -> bool {
+    fn end_claim(&self, digest: &Digest, token: ClaimToken) -> bool {
         match self
             .inner
             .claims
@@ -88,70 +162,76 @@ impl EmbeddedStore {
             None => false,
         }
     }
+
+    /// Forgets dropped answers, unless the digest was answered again since.
+    fn forget(&self, dropped: Vec<(u64, Digest)>) {
+        for (expires, digest) in dropped {
+            self.inner.done.remove_if(&digest, |_, e| *e == expires);
+        }
+    }
 }
 
-/// Records a done delivery, and drops the entries that expire first while the ledger holds
-/// more than `capacity`.
+/// Records a done delivery (replacing its earlier, expired answer), and drops the answers
+/// that expire first while the ledger holds more than `capacity`. Returns the dropped ones.
 fn record_done(
     tx: &WriteTransaction,
-    digest: &[u8],
+    digest: &Digest,
     expires: u64,
+    replaces: Option<u64>,
     response: &CachedResponse,
     capacity: usize,
-) -> Result<(), StoreError> {
-    let mut ledger = tx.open_table(LEDGER).map_err(unavailable)?;
-    let mut expiry = tx.open_table(EXPIRY).map_err(unavailable)?;
-    let previous = ledger
-        .insert(digest, (expires, response.status, &response.body[..]))
-        .map_err(unavailable)?
-        .map(|old| old.value().0);
-    if let Some(old) = previous {
-        expiry.remove((old, digest)).map_err(unavailable)?;
+) -> Result<Vec<(u64, Digest)>, StoreError> {
+    let mut answers = tx.open_table(ANSWERS).map_err(unavailable)?;
+    if let Some(old) = replaces {
+        answers.remove((old, &digest[..])).map_err(unavailable)?;
     }
-    expiry.insert((expires, digest), ()).map_err(unavailable)?;
-    let mut over = usize::try_from(ledger.len().map_err(unavailable)?)
+    answers
+        .insert(
+            (expires, &digest[..]),
+            (response.status, &response.body[..]),
+        )
+        .map_err(unavailable)?;
+    let over = usize::try_from(answers.len().map_err(unavailable)?)
         .unwrap_or(usize::MAX)
         .saturating_sub(capacity);
-    while over > 0 {
-        let Some((_, digest)) = pop_first(&mut expiry)? else {
-            break;
-        };
-        ledger.remove(digest.as_slice()).map_err(unavailable)?;
-        over -= 1;
+    let mut dropped = Vec::with_capacity(over);
+    for _ in 0..over {
+        match pop_first(&mut answers)? {
+            Some(first) => dropped.push(first),
+            None => break,
+        }
     }
-    Ok(())
+    Ok(dropped)
 }
 
-/// Removes the entry that expires first; returns its expiry and digest.
+/// Removes the answer that expires first; returns its expiry and digest.
 fn pop_first(
-    expiry: &mut redb::Table<'_, (u64, &[u8]), ()>,
-) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-    let first = expiry.pop_first().map_err(unavailable)?;
+    answers: &mut redb::Table<'_, AnswerKey, AnswerValue>,
+) -> Result<Option<(u64, Digest)>, StoreError> {
+    let first = answers.pop_first().map_err(unavailable)?;
     Ok(first.map(|(key, _)| {
         let (at, digest) = key.value();
-        (at, digest.to_vec())
+        (at, Digest::try_from(digest).unwrap_or_default())
     }))
 }
 
-/// Drops up to [`PURGE_BATCH`] entries expired by `now`; returns how many, and whether more
-/// may be waiting.
-fn purge_batch(tx: &WriteTransaction, now: u64) -> Result<(usize, bool), StoreError> {
-    let mut ledger = tx.open_table(LEDGER).map_err(unavailable)?;
-    let mut expiry = tx.open_table(EXPIRY).map_err(unavailable)?;
-    let mut purged = 0;
+/// Drops up to [`PURGE_BATCH`] answers expired by `now`; returns them, and whether more may be
+/// waiting.
+fn purge_batch(tx: &WriteTransaction, now: u64) -> Result<(Vec<(u64, Digest)>, bool), StoreError> {
+    let mut answers = tx.open_table(ANSWERS).map_err(unavailable)?;
+    let mut purged = Vec::new();
     for _ in 0..PURGE_BATCH {
-        let due = match expiry.first().map_err(unavailable)? {
+        let due = match answers.first().map_err(unavailable)? {
             Some((key, _)) => key.value().0 <= now,
             None => return Ok((purged, false)),
         };
         if !due {
             return Ok((purged, false));
         }
-        let Some((_, digest)) = pop_first(&mut expiry)? else {
-            return Ok((purged, false));
-        };
-        ledger.remove(digest.as_slice()).map_err(unavailable)?;
-        purged += 1;
+        match pop_first(&mut answers)? {
+            Some(first) => purged.push(first),
+            None => return Ok((purged, false)),
+        }
     }
     Ok((purged, true))
 }
@@ -173,8 +253,8 @@ impl Ledger for EmbeddedStore {
                     Claim::New(ClaimToken::from_raw(claim.token))
                 }
             }
-            // The shard stays locked while the done table is read, so two claims of one new
-            // delivery cannot both see it absent.
+            // The shard stays locked while the answers are looked at, so two claims of one
+            // new delivery cannot both see it absent.
             MapEntry::Vacant(slot) => match self.done(&digest)? {
                 Some(cached) => Claim::Done(cached),
                 None => {
@@ -208,11 +288,15 @@ impl Ledger for EmbeddedStore {
             return Err(StoreError::ClaimLost);
         }
         let expires = now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+        let replaces = self.inner.done.get(&digest).map(|e| *e);
         let capacity = self.inner.ledger_capacity;
-        self.write(move |tx| record_done(tx, &digest, expires, &response, capacity))
+        let dropped = self
+            .write(move |tx| record_done(tx, &digest, expires, replaces, &response, capacity))
             .await?;
         // Durable now. A holder whose lease was taken over meanwhile still recorded a valid
         // answer; the new holder's completion will replace it.
+        self.inner.done.insert(digest, expires);
+        self.forget(dropped);
         self.end_claim(&digest, token);
         Ok(())
     }
@@ -235,7 +319,8 @@ impl Ledger for EmbeddedStore {
         loop {
             let now = now_ms();
             let (dropped, more) = self.write(move |tx| purge_batch(tx, now)).await?;
-            purged += dropped;
+            purged += dropped.len();
+            self.forget(dropped);
             if !more {
                 return Ok(purged);
             }
@@ -345,6 +430,61 @@ mod tests {
         assert_eq!(
             ledger.claim(&key("busy"), LEASE).await.unwrap(),
             Claim::InFlight
+        );
+    }
+
+    #[tokio::test]
+    async fn answers_kept_by_earlier_builds_are_moved_and_still_answer() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("ledger.redb");
+        let digest = key("old").digest();
+        let expires = now_ms() + 3_600_000;
+        {
+            let db = Database::create(&path).expect("creates");
+            let tx = db.begin_write().expect("a write");
+            {
+                let mut ledger = tx.open_table(OLD_LEDGER).expect("old ledger");
+                ledger
+                    .insert(&digest[..], (expires, 202, &b"kept"[..]))
+                    .expect("inserted");
+                let mut expiry = tx.open_table(OLD_EXPIRY).expect("old expiry");
+                expiry.insert((expires, &digest[..]), ()).expect("inserted");
+            }
+            tx.commit().expect("committed");
+        }
+        let ledger = open(&dir, 100);
+        assert_eq!(
+            ledger.claim(&key("old"), LEASE).await.unwrap(),
+            Claim::Done(CachedResponse::new(202, Bytes::from_static(b"kept")))
+        );
+        claim_new(&ledger, "new").await;
+        drop(ledger);
+        // Moved once: the old tables are gone, and a second open finds the answer where it is.
+        let ledger = open(&dir, 100);
+        let tx = ledger.read().expect("a read");
+        assert!(readable(&tx, OLD_LEDGER).expect("readable").is_none());
+        assert!(matches!(
+            ledger.claim(&key("old"), LEASE).await.unwrap(),
+            Claim::Done(_)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_answer_recorded_again_replaces_the_expired_one() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let ledger = open(&dir, 10);
+        done(&ledger, "a", "first", Duration::ZERO).await;
+        done(&ledger, "a", "second", HOUR).await;
+        assert_eq!(
+            ledger.claim(&key("a"), LEASE).await.unwrap(),
+            Claim::Done(response("second"))
+        );
+        let tx = ledger.read().expect("a read");
+        let answers = readable(&tx, ANSWERS).expect("readable").expect("written");
+        assert_eq!(
+            answers.len().expect("a length"),
+            1,
+            "the expired answer went"
         );
     }
 

@@ -43,6 +43,8 @@ struct Inner {
     commits: Arc<AtomicU64>,
     /// Deliveries being worked on (in memory: see the ledger module).
     claims: DashMap<[u8; 16], ledger::InFlight>,
+    /// Which deliveries the file holds an answer for, and when each expires.
+    done: ledger::DoneIndex,
     next_token: AtomicU64,
     /// Done deliveries kept at most.
     ledger_capacity: usize,
@@ -154,6 +156,7 @@ impl EmbeddedStore {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
         let db = Arc::new(Database::create(&path).map_err(unavailable)?);
+        let done = ledger::open(&db)?;
         let (writes, queue) = mpsc::unbounded_channel();
         let writer_db = db.clone();
         let commits = Arc::new(AtomicU64::new(0));
@@ -170,6 +173,7 @@ impl EmbeddedStore {
                 writer: Some(writer),
                 commits,
                 claims: DashMap::new(),
+                done,
                 next_token: AtomicU64::new(1),
                 ledger_capacity: options.ledger_capacity,
                 // Dead letters live in the file; the memory index keeps none.
