@@ -6,7 +6,7 @@ use redb::{ReadableTable, TableDefinition};
 
 use super::{EmbeddedStore, readable, unavailable};
 
-const DATA: TableDefinition<'_, &str, &str> = TableDefinition::new("conversation_data");
+pub(super) const DATA: TableDefinition<'_, &str, &str> = TableDefinition::new("conversation_data");
 
 fn key(channel: &str, conversation: &str, key: &str) -> String {
     format!("{channel}\n{conversation}\n{key}")
@@ -70,9 +70,9 @@ impl ConversationData for EmbeddedStore {
     ) -> Result<(), BoxError> {
         let key = key(channel, conversation, name);
         let value = value.to_owned();
-        self.write(move |tx| {
-            tx.open_table(DATA)
-                .map_err(unavailable)?
+        self.write(move |tables| {
+            tables
+                .data()?
                 .insert(key.as_str(), value.as_str())
                 .map_err(unavailable)?;
             Ok(())

@@ -22,11 +22,11 @@ use dashmap::DashMap;
 use dashmap::mapref::entry::Entry as MapEntry;
 use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
-    WriteTransaction,
 };
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::tables::Tables;
 use super::{EmbeddedStore, readable, unavailable};
 use crate::ledger::wait_for_end;
 use crate::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, Waited};
@@ -34,9 +34,10 @@ use crate::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, 
 type Digest = [u8; 16];
 
 /// (expires at, ms since the UNIX epoch; digest) → (status, body).
-const ANSWERS: TableDefinition<'_, AnswerKey, AnswerValue> = TableDefinition::new("ledger_answers");
-type AnswerKey = (u64, &'static [u8]);
-type AnswerValue = (u16, &'static [u8]);
+pub(super) const ANSWERS: TableDefinition<'_, AnswerKey, AnswerValue> =
+    TableDefinition::new("ledger_answers");
+pub(super) type AnswerKey = (u64, &'static [u8]);
+pub(super) type AnswerValue = (u16, &'static [u8]);
 
 /// The layout of earlier builds, keyed by digest: moved into [`ANSWERS`] at open.
 const OLD_LEDGER: TableDefinition<'_, &[u8], (u64, u16, &[u8])> = TableDefinition::new("ledger");
@@ -174,14 +175,14 @@ impl EmbeddedStore {
 /// Records a done delivery (replacing its earlier, expired answer), and drops the answers
 /// that expire first while the ledger holds more than `capacity`. Returns the dropped ones.
 fn record_done(
-    tx: &WriteTransaction,
+    tables: &mut Tables<'_>,
     digest: &Digest,
     expires: u64,
     replaces: Option<u64>,
     response: &CachedResponse,
     capacity: usize,
 ) -> Result<Vec<(u64, Digest)>, StoreError> {
-    let mut answers = tx.open_table(ANSWERS).map_err(unavailable)?;
+    let answers = tables.answers()?;
     if let Some(old) = replaces {
         answers.remove((old, &digest[..])).map_err(unavailable)?;
     }
@@ -196,7 +197,7 @@ fn record_done(
         .saturating_sub(capacity);
     let mut dropped = Vec::with_capacity(over);
     for _ in 0..over {
-        match pop_first(&mut answers)? {
+        match pop_first(answers)? {
             Some(first) => dropped.push(first),
             None => break,
         }
@@ -217,8 +218,11 @@ fn pop_first(
 
 /// Drops up to [`PURGE_BATCH`] answers expired by `now`; returns them, and whether more may be
 /// waiting.
-fn purge_batch(tx: &WriteTransaction, now: u64) -> Result<(Vec<(u64, Digest)>, bool), StoreError> {
-    let mut answers = tx.open_table(ANSWERS).map_err(unavailable)?;
+fn purge_batch(
+    tables: &mut Tables<'_>,
+    now: u64,
+) -> Result<(Vec<(u64, Digest)>, bool), StoreError> {
+    let answers = tables.answers()?;
     let mut purged = Vec::new();
     for _ in 0..PURGE_BATCH {
         let due = match answers.first().map_err(unavailable)? {
@@ -228,7 +232,7 @@ fn purge_batch(tx: &WriteTransaction, now: u64) -> Result<(Vec<(u64, Digest)>, b
         if !due {
             return Ok((purged, false));
         }
-        match pop_first(&mut answers)? {
+        match pop_first(answers)? {
             Some(first) => purged.push(first),
             None => return Ok((purged, false)),
         }
@@ -291,7 +295,9 @@ impl Ledger for EmbeddedStore {
         let replaces = self.inner.done.get(&digest).map(|e| *e);
         let capacity = self.inner.ledger_capacity;
         let dropped = self
-            .write(move |tx| record_done(tx, &digest, expires, replaces, &response, capacity))
+            .write(move |tables| {
+                record_done(tables, &digest, expires, replaces, &response, capacity)
+            })
             .await?;
         // Durable now. A holder whose lease was taken over meanwhile still recorded a valid
         // answer; the new holder's completion will replace it.
@@ -318,7 +324,7 @@ impl Ledger for EmbeddedStore {
         let mut purged = 0;
         loop {
             let now = now_ms();
-            let (dropped, more) = self.write(move |tx| purge_batch(tx, now)).await?;
+            let (dropped, more) = self.write(move |tables| purge_batch(tables, now)).await?;
             purged += dropped.len();
             self.forget(dropped);
             if !more {

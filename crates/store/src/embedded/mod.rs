@@ -12,16 +12,18 @@ mod data;
 mod ledger;
 mod queue;
 mod state;
+mod tables;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+use redb::{Database, ReadTransaction, ReadableDatabase};
 use tokio::sync::{mpsc, oneshot};
 
 use dashmap::DashMap;
 
+use self::tables::Tables;
 use crate::{DEFAULT_CAPACITY, LedgerLimits, MemoryQueue, StoreError};
 
 /// Writes taken into one transaction at most: bounds how long the first of them waits.
@@ -108,9 +110,9 @@ struct Write {
     apply: Step,
 }
 
-/// Called with the batch's transaction, or with why there is none; returns the answer to send
-/// once the transaction is committed.
-type Step = Box<dyn FnOnce(Result<&WriteTransaction, StoreError>) -> Box<dyn Answer> + Send>;
+/// Called with the batch's tables, or with why there are none; returns the answer to send once
+/// the transaction is committed.
+type Step = Box<dyn FnOnce(Result<&mut Tables<'_>, StoreError>) -> Box<dyn Answer> + Send>;
 
 /// A write's outcome, sent once the commit it belongs to succeeded, or replaced by the commit's
 /// error when it failed.
@@ -201,7 +203,7 @@ impl EmbeddedStore {
     fn write<T, F>(&self, step: F) -> impl Future<Output = Result<T, StoreError>> + use<T, F>
     where
         T: Send + 'static,
-        F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (to, answer) = oneshot::channel();
         let write = Write {
@@ -260,7 +262,13 @@ fn write_loop(db: &Database, mut queue: mpsc::UnboundedReceiver<Write>, commits:
                 continue;
             }
         };
-        let answers: Vec<Box<dyn Answer>> = batch.into_iter().map(|w| (w.apply)(Ok(&tx))).collect();
+        let answers: Vec<Box<dyn Answer>> = {
+            let mut tables = Tables::new(&tx);
+            batch
+                .into_iter()
+                .map(|w| (w.apply)(Ok(&mut tables)))
+                .collect()
+        };
         match tx.commit() {
             Ok(()) => {
                 commits.fetch_add(1, Ordering::Relaxed);

@@ -13,12 +13,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
+use super::tables::Tables;
 use super::{EmbeddedStore, readable, unavailable};
 use crate::{DeadLetter, Job, JobId, NewJob, Queue, QueueStats, StoreError};
 
 /// A stored job: channel, conversation, delivery id, body, attempts, progress, last error,
 /// accepted at (ms since the epoch).
-type StoredJob<'a> = (
+pub(super) type StoredJob<'a> = (
     &'a str,
     &'a str,
     &'a str,
@@ -29,25 +30,25 @@ type StoredJob<'a> = (
     u64,
 );
 
-const JOBS: TableDefinition<'_, u64, StoredJob<'_>> = TableDefinition::new("queue_jobs");
+pub(super) const JOBS: TableDefinition<'_, u64, StoredJob<'_>> = TableDefinition::new("queue_jobs");
 /// Dead letters: the job, why, and when (ms since the epoch).
-const DEAD: TableDefinition<'_, u64, (StoredJob<'_>, &str, u64)> =
-    TableDefinition::new("queue_dead");
+pub(super) const DEAD: TableDefinition<'_, u64, DeadValue<'_>> = TableDefinition::new("queue_dead");
+pub(super) type DeadValue<'a> = (StoredJob<'a>, &'a str, u64);
 
 /// The highest job id ever given, so that ids never repeat across restarts.
-const LAST_ID: TableDefinition<'_, (), u64> = TableDefinition::new("queue_last_id");
+pub(super) const LAST_ID: TableDefinition<'_, (), u64> = TableDefinition::new("queue_last_id");
 
 /// Stores a new job under its id, and records the id as given.
-fn store_new(tx: &redb::WriteTransaction, job: &Job) -> Result<(), StoreError> {
-    tx.open_table(JOBS)
-        .map_err(unavailable)?
+fn store_new(tables: &mut Tables<'_>, job: &Job) -> Result<(), StoreError> {
+    tables
+        .jobs()?
         .insert(job.id.0, stored(job))
         .map_err(unavailable)?;
-    note_id(tx, job.id)
+    note_id(tables, job.id)
 }
 
-fn note_id(tx: &redb::WriteTransaction, id: JobId) -> Result<(), StoreError> {
-    let mut last = tx.open_table(LAST_ID).map_err(unavailable)?;
+fn note_id(tables: &mut Tables<'_>, id: JobId) -> Result<(), StoreError> {
+    let last = tables.last_id()?;
     let highest = last.get(()).map_err(unavailable)?.map_or(0, |v| v.value());
     if id.0 > highest {
         last.insert((), id.0).map_err(unavailable)?;
@@ -138,15 +139,12 @@ impl EmbeddedStore {
 
     async fn kill(&self, job: Job, reason: &str, from_jobs: bool) -> Result<(), StoreError> {
         let reason = reason.to_owned();
-        self.write(move |tx| {
+        self.write(move |tables| {
             if from_jobs {
-                tx.open_table(JOBS)
-                    .map_err(unavailable)?
-                    .remove(job.id.0)
-                    .map_err(unavailable)?;
+                tables.jobs()?.remove(job.id.0).map_err(unavailable)?;
             }
-            tx.open_table(DEAD)
-                .map_err(unavailable)?
+            tables
+                .dead()?
                 .insert(
                     job.id.0,
                     (stored(&job), reason.as_str(), ms(SystemTime::now())),
@@ -170,7 +168,7 @@ impl Queue for EmbeddedStore {
         let job = self.new_job(new, None);
         let id = job.id;
         let record = job.clone();
-        self.write(move |tx| store_new(tx, &record)).await?;
+        self.write(move |tables| store_new(tables, &record)).await?;
         self.inner.queue.admit(job);
         Ok(id)
     }
@@ -180,11 +178,8 @@ impl Queue for EmbeddedStore {
     }
 
     async fn finish(&self, id: JobId) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            tx.open_table(JOBS)
-                .map_err(unavailable)?
-                .remove(id.0)
-                .map_err(unavailable)?;
+        self.write(move |tables| {
+            tables.jobs()?.remove(id.0).map_err(unavailable)?;
             Ok(())
         })
         .await?;
@@ -193,9 +188,9 @@ impl Queue for EmbeddedStore {
 
     async fn retry(&self, job: Job, after: Duration) -> Result<(), StoreError> {
         let record = job.clone();
-        self.write(move |tx| {
-            tx.open_table(JOBS)
-                .map_err(unavailable)?
+        self.write(move |tables| {
+            tables
+                .jobs()?
                 .insert(record.id.0, stored(&record))
                 .map_err(unavailable)?;
             Ok(())
@@ -244,17 +239,16 @@ impl Queue for EmbeddedStore {
             });
         }
         let revived = self
-            .write(move |tx| {
-                let mut dead = tx.open_table(DEAD).map_err(unavailable)?;
-                let Some(letter) = dead.remove(id.0).map_err(unavailable)? else {
+            .write(move |tables| {
+                let Some(letter) = tables.dead()?.remove(id.0).map_err(unavailable)? else {
                     return Ok(None);
                 };
                 let (stored_job, _, _) = letter.value();
                 let mut revived = job(id.0, stored_job);
                 drop(letter);
                 revived.attempts = 0;
-                tx.open_table(JOBS)
-                    .map_err(unavailable)?
+                tables
+                    .jobs()?
                     .insert(id.0, stored(&revived))
                     .map_err(unavailable)?;
                 Ok(Some(revived))
@@ -280,8 +274,8 @@ impl Queue for EmbeddedStore {
     }
 
     async fn checkpoint(&self, id: JobId, progress: Bytes) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            let mut jobs = tx.open_table(JOBS).map_err(unavailable)?;
+        self.write(move |tables| {
+            let jobs = tables.jobs()?;
             let Some(stored_job) = jobs.get(id.0).map_err(unavailable)? else {
                 return Ok(());
             };

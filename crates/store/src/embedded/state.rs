@@ -7,7 +7,9 @@ use redb::{ReadableTable, TableDefinition};
 use super::{EmbeddedStore, readable, unavailable};
 use crate::{ConversationKey, StateStore, StoreError, Versioned};
 
-const STATES: TableDefinition<'_, &str, (u64, &str)> = TableDefinition::new("states");
+pub(super) const STATES: TableDefinition<'_, &str, StateValue> = TableDefinition::new("states");
+/// The state's version, and its name.
+pub(super) type StateValue = (u64, &'static str);
 
 fn key(key: &ConversationKey<'_>) -> String {
     format!("{}\n{}", key.channel, key.conversation)
@@ -70,8 +72,8 @@ impl StateStore for EmbeddedStore {
     ) -> Result<u64, StoreError> {
         let key = key(conversation);
         let state = state.to_owned();
-        self.write(move |tx| {
-            let mut table = tx.open_table(STATES).map_err(unavailable)?;
+        self.write(move |tables| {
+            let table = tables.states()?;
             let actual = table
                 .get(key.as_str())
                 .map_err(unavailable)?
