@@ -54,6 +54,9 @@ const PARTITION_BITS: u32 = 6;
 const DEAD_ONLY: u64 = 63;
 /// Entries read from a stream at once.
 const READ_BATCH: usize = 512;
+/// What earlier attempts left for an entry: attempts, last error, checkpoint.
+type Left = (Option<String>, Option<String>, Option<Vec<u8>>);
+
 /// The consumer group of every partition's stream.
 const GROUP: &str = "workers";
 
@@ -270,14 +273,33 @@ impl RedisStore {
     }
 
     /// Takes free partitions, renews the ones held, and reads their new entries into the
-    /// local index.
-    async fn look(&self) -> Result<(), StoreError> {
+    /// local index, when it is time to. Waits for a reader at work only when `wait`: workers
+    /// do not, since that reader looks too when it is time (see `read_unread`); under a
+    /// steady stream of pushes the lock is seldom free, and workers waiting for it would take
+    /// no job while the queue fills.
+    async fn look(&self, wait: bool) -> Result<(), StoreError> {
+        if !self.look_due() {
+            return Ok(());
+        }
         {
-            let _reading = self.queue.reading.lock().await;
+            let _reading = if wait {
+                self.queue.reading.lock().await
+            } else {
+                let Ok(reading) = self.queue.reading.try_lock() else {
+                    return Ok(());
+                };
+                reading
+            };
             self.look_locked().await?;
         }
         // Pushes that found the lock taken meanwhile left their partitions to this reader.
         self.read_unread().await
+    }
+
+    /// Whether it is time to look again.
+    fn look_due(&self) -> bool {
+        let looked = self.queue.looked.lock().unwrap_or_else(|e| e.into_inner());
+        !looked.is_some_and(|at| at.elapsed() < self.look_every() / 2)
     }
 
     /// [`look`](Self::look), with the reading lock held.
@@ -501,8 +523,11 @@ impl RedisStore {
         partition: u32,
         entries: Vec<StreamId>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
-        for entry in entries {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let left = self.left_by_earlier_attempts(partition, &entries).await?;
+        for (entry, (tries, last_error, progress)) in entries.into_iter().zip(left) {
             let Some(id) = job_id(&entry.id, partition) else {
                 continue;
             };
@@ -512,18 +537,6 @@ impl RedisStore {
                     .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default()
             };
-            // What earlier attempts left: one round trip for all three.
-            let (tries, last_error, progress): (Option<String>, Option<String>, Option<Vec<u8>>) =
-                redis::pipe()
-                    .hget(self.queue_key(partition, "tries"), &entry.id)
-                    .hget(
-                        self.queue_key(partition, "tries"),
-                        format!("{}:e", entry.id),
-                    )
-                    .hget(self.queue_key(partition, "progress"), &entry.id)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(unavailable)?;
             let new = NewJob::new(
                 text("c"),
                 text("v"),
@@ -548,6 +561,45 @@ impl RedisStore {
             }
         }
         Ok(())
+    }
+
+    /// What earlier attempts left for each of `entries`: attempts, last error, checkpoint. One
+    /// round trip for the whole batch: the partition's reader waits on it, and every job of
+    /// the partition waits on the reader.
+    async fn left_by_earlier_attempts(
+        &self,
+        partition: u32,
+        entries: &[StreamId],
+    ) -> Result<Vec<Left>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut tries = redis::cmd("HMGET");
+        tries.arg(self.queue_key(partition, "tries"));
+        let mut progress = redis::cmd("HMGET");
+        progress.arg(self.queue_key(partition, "progress"));
+        for entry in entries {
+            tries.arg(&entry.id).arg(format!("{}:e", entry.id));
+            progress.arg(&entry.id);
+        }
+        let (tries, progress): (Vec<Option<String>>, Vec<Option<Vec<u8>>>) = redis::pipe()
+            .add_command(tries)
+            .add_command(progress)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if tries.len() != 2 * entries.len() || progress.len() != entries.len() {
+            return Err(unavailable(
+                "Redis answered HMGET with the wrong number of fields",
+            ));
+        }
+        let mut tries = tries.into_iter();
+        Ok(progress
+            .into_iter()
+            .map(|progress| {
+                let attempts = tries.next().flatten();
+                let error = tries.next().flatten();
+                (attempts, error, progress)
+            })
+            .collect())
     }
 
     /// Writes hash fields (`(key, field, value)`) of `partition` only while this instance
@@ -585,6 +637,9 @@ impl RedisStore {
                 let Ok(_reading) = self.queue.reading.try_lock() else {
                     return Ok(());
                 };
+                // Pushes may keep this reader at work for long: it also renews the leases
+                // and looks for other instances' entries when that is due.
+                self.look_locked().await?;
                 let partitions: Vec<u32> = self.queue.unread().drain().collect();
                 for partition in partitions {
                     self.read_partition(partition).await?;
@@ -759,14 +814,14 @@ impl Queue for RedisStore {
     async fn push(&self, job: NewJob) -> Result<JobId, StoreError> {
         if self.queue.owned().is_empty() {
             // The first push of a fresh instance: take partitions before writing.
-            self.look().await?;
+            self.look(true).await?;
         }
         self.append(&job, 0, None).await
     }
 
     async fn take(&self) -> Result<Job, StoreError> {
         loop {
-            self.look().await?;
+            self.look(false).await?;
             let job = tokio::select! {
                 job = self.queue.local.take() => job?,
                 () = tokio::time::sleep(self.look_every()) => continue,
