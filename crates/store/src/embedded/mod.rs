@@ -26,6 +26,10 @@ use dashmap::DashMap;
 use self::tables::Tables;
 use crate::{DEFAULT_CAPACITY, LedgerLimits, MemoryQueue, StoreError};
 
+/// Memory redb keeps pages in. Its default (1 GiB) fills with the whole file as it is read at
+/// open; past what the hot pages need (the ends of the answers and jobs), more buys nothing.
+const CACHE_BYTES: usize = 64 << 20;
+
 /// Writes taken into one transaction at most: bounds how long the first of them waits.
 const MAX_BATCH: usize = 1024;
 
@@ -157,7 +161,12 @@ impl EmbeddedStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(unavailable)?;
         }
-        let db = Arc::new(Database::create(&path).map_err(unavailable)?);
+        let db = Arc::new(
+            Database::builder()
+                .set_cache_size(CACHE_BYTES)
+                .create(&path)
+                .map_err(unavailable)?,
+        );
         let done = ledger::open(&db)?;
         let (writes, queue) = mpsc::unbounded_channel();
         let writer_db = db.clone();
