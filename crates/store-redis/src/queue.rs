@@ -302,15 +302,12 @@ impl RedisStore {
         !looked.is_some_and(|at| at.elapsed() < self.look_every() / 2)
     }
 
-    /// [`look`](Self::look), with the reading lock held.
+    /// [`look`](Self::look), with the reading lock held (so no other look runs meanwhile).
     async fn look_locked(&self) -> Result<(), StoreError> {
-        {
-            let mut looked = self.queue.looked.lock().unwrap_or_else(|e| e.into_inner());
-            if looked.is_some_and(|at| at.elapsed() < self.look_every() / 2) {
-                return Ok(());
-            }
-            *looked = Some(Instant::now());
+        if !self.look_due() {
+            return Ok(());
         }
+        *self.queue.looked.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         let mut conn = self.conn.clone();
         let lease_ms = u64::try_from(self.queue.lease.as_millis()).unwrap_or(u64::MAX);
         // Instances announce themselves; each aims at its share of the partitions.
