@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use botwire_platforms::{Inbound, Rejection};
 use botwire_store::{
-    CachedResponse, Claim, DeliveryKey, Ledger, NewJob, Queue, StoreError, Waited,
+    CachedResponse, Claim, DeliveryKey, Intake, Ledger, NewJob, Queue, StoreError, Waited,
 };
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -27,6 +27,8 @@ pub(crate) struct Acceptance<'a> {
     pub(crate) arrived: Instant,
     pub(crate) ledger: &'a Arc<dyn Ledger>,
     pub(crate) queue: &'a Arc<dyn Queue>,
+    /// The ledger and the queue as one store, when they are.
+    pub(crate) intake: Option<&'a Arc<dyn Intake>>,
     pub(crate) log: &'a DeliveryLog,
 }
 
@@ -84,7 +86,15 @@ impl Acceptance<'_> {
             &self.inbound.delivery_id,
             self.body.clone(),
         );
-        let pushed = match timeout_at(answer_by, self.queue.push(job.clone())).await {
+        let ack = adapter.no_op();
+        let ttl = self.inbound.remember_for.unwrap_or(DEFAULT_TTL);
+        let cached = CachedResponse::new(StatusCode::OK.as_u16(), ack.clone());
+        // One write for the job and its acknowledgement when one store holds both.
+        let push = match self.intake {
+            Some(intake) => intake.push_acknowledged(job.clone(), &key, token, cached.clone(), ttl),
+            None => self.queue.push(job.clone()),
+        };
+        let pushed = match timeout_at(answer_by, push).await {
             Ok(pushed) => pushed,
             Err(_) => {
                 self.release(token, &key).await;
@@ -93,6 +103,10 @@ impl Acceptance<'_> {
             }
         };
         let kept = match pushed {
+            Ok(_) if self.intake.is_some() => {
+                self.log.record(record(Outcome::Queued));
+                return respond::json(StatusCode::OK, ack);
+            }
             Ok(_) => {
                 self.log.record(record(Outcome::Queued));
                 true
@@ -132,10 +146,7 @@ impl Acceptance<'_> {
                 return refuse(store_down(&error));
             }
         };
-        let ack = adapter.no_op();
         if kept {
-            let ttl = self.inbound.remember_for.unwrap_or(DEFAULT_TTL);
-            let cached = CachedResponse::new(StatusCode::OK.as_u16(), ack.clone());
             let complete = self.ledger.complete(&key, token, cached, ttl);
             match tokio::time::timeout(STORE_GRACE, complete).await {
                 Ok(Ok(())) => {}

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use botwire_core::{Bot, BoxError, ConversationData};
 use botwire_platforms::{Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed, Rejection};
-use botwire_store::{Ledger, Queue, StateStore};
+use botwire_store::{Intake, Ledger, Queue, StateStore};
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Method, Request, Response, StatusCode};
@@ -59,6 +59,9 @@ pub(crate) struct Stores {
     pub(crate) queue: Arc<dyn Queue>,
     /// What bots remember per conversation (`Context::recall`/`remember`).
     pub(crate) data: Arc<dyn ConversationData>,
+    /// The ledger and the queue as one store, when they are: it writes a job and its
+    /// acknowledgement together.
+    pub(crate) intake: Option<Arc<dyn Intake>>,
 }
 
 /// What channels without their own bot or outbox use, and whose forwarding headers count.
@@ -298,6 +301,7 @@ impl App {
                     arrived,
                     ledger: self.ledger(),
                     queue: self.queue(),
+                    intake: self.inner.stores.intake.as_ref(),
                     log: self.log(),
                 };
                 acceptance.run().await

@@ -9,8 +9,8 @@ use botwire_core::{Bot, ConversationData, MemoryData};
 use botwire_platforms::Outbox;
 use botwire_platforms::auth::Secret;
 use botwire_store::{
-    EmbeddedOptions, EmbeddedStore, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue,
-    StateStore,
+    EmbeddedOptions, EmbeddedStore, Intake, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore,
+    Queue, StateStore,
 };
 use botwire_store_redis::{RedisOptions, RedisStore};
 use http::{Request, Response};
@@ -50,6 +50,8 @@ pub struct Server {
     states: Option<Arc<dyn StateStore>>,
     queue: Option<Arc<dyn Queue>>,
     data: Option<Arc<dyn ConversationData>>,
+    /// Set with [`Server::store`]: the ledger and the queue are this one store.
+    intake: Option<Arc<dyn Intake>>,
     outbox: Option<Arc<dyn Outbox>>,
     trusted_proxies: Vec<IpNet>,
     tls: Option<(PathBuf, PathBuf)>,
@@ -128,6 +130,7 @@ impl Server {
             states: None,
             queue: None,
             data: None,
+            intake: None,
             outbox: None,
             trusted_proxies: Vec::new(),
             tls: None,
@@ -185,11 +188,7 @@ impl Server {
                     }
                 })?;
                 tracing::info!(path = %path.display(), "the store keeps everything in this file");
-                server = server
-                    .ledger(store.clone())
-                    .state_store(store.clone())
-                    .queue(store.clone())
-                    .data(store);
+                server = server.store(store);
             }
         }
         for spec in settings.channels {
@@ -285,9 +284,27 @@ impl Server {
         self
     }
 
+    /// Keeps everything in `store`: the ledger, the states, the queue and what bots remember
+    /// (the embedded store does). A via-API delivery's job and its acknowledgement are then
+    /// written together, in one commit.
+    pub fn store<S>(self, store: S) -> Self
+    where
+        S: Ledger + StateStore + Queue + ConversationData + Intake + Clone,
+    {
+        let mut server = self
+            .ledger(store.clone())
+            .state_store(store.clone())
+            .queue(store.clone())
+            .data(store.clone());
+        server.intake = Some(Arc::new(store));
+        server
+    }
+
     /// Keeps the delivery ledger in `ledger` (default: in memory).
     pub fn ledger(mut self, ledger: impl Ledger) -> Self {
         self.ledger = Some(Arc::new(ledger));
+        // The ledger is no longer the queue's store.
+        self.intake = None;
         self
     }
 
@@ -301,6 +318,8 @@ impl Server {
     /// [`Workers::capacity`]).
     pub fn queue(mut self, queue: impl Queue) -> Self {
         self.queue = Some(Arc::new(queue));
+        // The queue is no longer the ledger's store.
+        self.intake = None;
         self
     }
 
@@ -333,6 +352,7 @@ impl Server {
                 Arc::new(MemoryQueue::new(workers.capacity, workers.dead_letters))
             }),
             data: self.data.unwrap_or_else(|| Arc::new(MemoryData::default())),
+            intake: self.intake,
         };
         let log = Arc::new(DeliveryLog::new(self.delivery_log));
         let defaults = crate::app::Defaults {

@@ -13,6 +13,7 @@
 
 mod embedded;
 mod error;
+mod intake;
 mod key;
 mod ledger;
 mod memory_ledger;
@@ -23,6 +24,7 @@ mod state;
 
 pub use embedded::{EmbeddedOptions, EmbeddedStore};
 pub use error::StoreError;
+pub use intake::Intake;
 pub use key::{ConversationKey, DeliveryKey};
 pub use ledger::{CachedResponse, Claim, ClaimToken, Ledger, Waited};
 pub use memory_ledger::{LedgerLimits, MemoryLedger};

@@ -148,11 +148,7 @@ async fn botwire(server: Server, args: &ServeArgs) -> BoxResult<Running> {
                 .ok_or("the embedded store needs --data-dir")?;
             let options = EmbeddedOptions::default().with_ledger_capacity(args.ledger_capacity);
             let store = EmbeddedStore::open_with(dir.join("botwire.redb"), options)?;
-            builder = builder
-                .ledger(store.clone())
-                .state_store(store.clone())
-                .queue(store.clone())
-                .data(store);
+            builder = builder.store(store);
         }
         Some(Store::Redis) => {
             let url = args

@@ -164,6 +164,43 @@ impl EmbeddedStore {
         }
     }
 
+    /// What recording `key`'s answer needs, checked before writing: the claim must still be
+    /// `token`'s.
+    pub(super) fn completion(
+        &self,
+        key: &DeliveryKey<'_>,
+        token: ClaimToken,
+        ttl: Duration,
+    ) -> Result<Completion, StoreError> {
+        let digest = key.digest();
+        let held = self
+            .inner
+            .claims
+            .get(&digest)
+            .is_some_and(|claim| claim.token == token.raw());
+        if !held {
+            return Err(StoreError::ClaimLost);
+        }
+        Ok(Completion {
+            digest,
+            token,
+            expires: now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+            replaces: self.inner.done.get(&digest).map(|e| *e),
+            capacity: self.inner.ledger_capacity,
+        })
+    }
+
+    /// Once the answer is durable: remembers it, forgets what it pushed out, ends the claim.
+    pub(super) fn completed(&self, completion: &Completion, dropped: Vec<(u64, Digest)>) {
+        // A holder whose lease was taken over meanwhile still recorded a valid answer; the new
+        // holder's completion will replace it.
+        self.inner
+            .done
+            .insert(completion.digest, completion.expires);
+        self.forget(dropped);
+        self.end_claim(&completion.digest, completion.token);
+    }
+
     /// Forgets dropped answers, unless the digest was answered again since.
     fn forget(&self, dropped: Vec<(u64, Digest)>) {
         for (expires, digest) in dropped {
@@ -172,29 +209,46 @@ impl EmbeddedStore {
     }
 }
 
-/// Records a done delivery (replacing its earlier, expired answer), and drops the answers
-/// that expire first while the ledger holds more than `capacity`. Returns the dropped ones.
-fn record_done(
-    tables: &mut Tables<'_>,
-    digest: &Digest,
+/// A done delivery's answer about to be recorded (see [`EmbeddedStore::completion`]).
+#[derive(Clone, Copy)]
+pub(super) struct Completion {
+    digest: Digest,
+    token: ClaimToken,
+    /// Milliseconds since the UNIX epoch.
     expires: u64,
+    /// The expiry of an earlier (expired) answer to replace.
     replaces: Option<u64>,
-    response: &CachedResponse,
+    /// Answers the ledger keeps at most.
     capacity: usize,
+}
+
+/// Records a done delivery (replacing its earlier, expired answer), and drops the answers
+/// that expire first while the ledger holds more than its capacity. Returns the dropped ones.
+pub(super) fn record_done(
+    tables: &mut Tables<'_>,
+    completion: &Completion,
+    response: &CachedResponse,
 ) -> Result<Vec<(u64, Digest)>, StoreError> {
+    let Completion {
+        digest,
+        expires,
+        replaces,
+        capacity,
+        ..
+    } = completion;
     let answers = tables.answers()?;
     if let Some(old) = replaces {
-        answers.remove((old, &digest[..])).map_err(unavailable)?;
+        answers.remove((*old, &digest[..])).map_err(unavailable)?;
     }
     answers
         .insert(
-            (expires, &digest[..]),
+            (*expires, &digest[..]),
             (response.status, &response.body[..]),
         )
         .map_err(unavailable)?;
     let over = usize::try_from(answers.len().map_err(unavailable)?)
         .unwrap_or(usize::MAX)
-        .saturating_sub(capacity);
+        .saturating_sub(*capacity);
     let mut dropped = Vec::with_capacity(over);
     for _ in 0..over {
         match pop_first(answers)? {
@@ -282,28 +336,11 @@ impl Ledger for EmbeddedStore {
         response: CachedResponse,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let digest = key.digest();
-        let held = self
-            .inner
-            .claims
-            .get(&digest)
-            .is_some_and(|claim| claim.token == token.raw());
-        if !held {
-            return Err(StoreError::ClaimLost);
-        }
-        let expires = now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
-        let replaces = self.inner.done.get(&digest).map(|e| *e);
-        let capacity = self.inner.ledger_capacity;
+        let completion = self.completion(key, token, ttl)?;
         let dropped = self
-            .write(move |tables| {
-                record_done(tables, &digest, expires, replaces, &response, capacity)
-            })
+            .write(move |tables| record_done(tables, &completion, &response))
             .await?;
-        // Durable now. A holder whose lease was taken over meanwhile still recorded a valid
-        // answer; the new holder's completion will replace it.
-        self.inner.done.insert(digest, expires);
-        self.forget(dropped);
-        self.end_claim(&digest, token);
+        self.completed(&completion, dropped);
         Ok(())
     }
 

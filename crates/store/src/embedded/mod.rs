@@ -9,6 +9,7 @@
 //! of their own, beside the writer.
 
 mod data;
+mod intake;
 mod ledger;
 mod queue;
 mod state;

@@ -39,7 +39,7 @@ pub(super) type DeadValue<'a> = (StoredJob<'a>, &'a str, u64);
 pub(super) const LAST_ID: TableDefinition<'_, (), u64> = TableDefinition::new("queue_last_id");
 
 /// Stores a new job under its id, and records the id as given.
-fn store_new(tables: &mut Tables<'_>, job: &Job) -> Result<(), StoreError> {
+pub(super) fn store_new(tables: &mut Tables<'_>, job: &Job) -> Result<(), StoreError> {
     tables
         .jobs()?
         .insert(job.id.0, stored(job))
@@ -156,20 +156,32 @@ impl EmbeddedStore {
     }
 }
 
-#[async_trait]
-impl Queue for EmbeddedStore {
-    async fn push(&self, new: NewJob) -> Result<JobId, StoreError> {
+impl EmbeddedStore {
+    /// A new job to store, unless the queue holds its capacity.
+    pub(super) async fn admissible(&self, new: NewJob) -> Result<Job, StoreError> {
         let stats = self.inner.queue.stats().await?;
         if stats.queued >= stats.capacity {
             return Err(StoreError::QueueFull {
                 capacity: stats.capacity,
             });
         }
-        let job = self.new_job(new, None);
+        Ok(self.new_job(new, None))
+    }
+
+    /// Hands a stored job to the workers.
+    pub(super) fn admit(&self, job: Job) {
+        self.inner.queue.admit(job);
+    }
+}
+
+#[async_trait]
+impl Queue for EmbeddedStore {
+    async fn push(&self, new: NewJob) -> Result<JobId, StoreError> {
+        let job = self.admissible(new).await?;
         let id = job.id;
         let record = job.clone();
         self.write(move |tables| store_new(tables, &record)).await?;
-        self.inner.queue.admit(job);
+        self.admit(job);
         Ok(id)
     }
 
