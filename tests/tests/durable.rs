@@ -132,7 +132,10 @@ async fn acknowledged_work_left_at_shutdown_is_done_by_the_next_run() {
     let mut acks = Vec::new();
     for text in ["one", "two", "three"] {
         let event = kamigo::message(text).room("C-left");
-        acks.push((event.clone(), post_kamigo(first.local_addr(), event).await.body));
+        acks.push((
+            event.clone(),
+            post_kamigo(first.local_addr(), event).await.body,
+        ));
     }
     let stopped = first.shutdown().await;
     assert_eq!(stopped.unfinished.len(), 3, "{stopped:?}");

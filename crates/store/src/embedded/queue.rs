@@ -154,9 +154,7 @@ impl EmbeddedStore {
         })
         .await
     }
-}
 
-impl EmbeddedStore {
     /// A new job to store, unless the queue holds its capacity.
     pub(super) async fn admissible(&self, new: NewJob) -> Result<Job, StoreError> {
         let stats = self.inner.queue.stats().await?;
