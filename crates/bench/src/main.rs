@@ -1,11 +1,12 @@
 //! `botwire-bench`: the load bench. One command measures, side by side and under the same
-//! load, a bare hyper server (the ceiling) and botwire with the sample bot: FUNTEK answered in
+//! load, a bare hyper server (the ceiling; and the same doing only the token, HMAC, parse and
+//! dedupe every receiver must) and botwire with the sample bot: FUNTEK answered in
 //! the response and Kamigo acknowledged for the API, on the memory, embedded and Redis stores.
 //! Each server runs in a process of its own pinned to one core; the load generator runs on the
 //! other. Runs are interleaved and repeated; the table holds medians.
 //!
 //! ```text
-//! cargo run --release -p botwire-bench            # everything, about 5 minutes
+//! cargo run --release -p botwire-bench            # everything, about 4 minutes
 //! cargo run --release -p botwire-bench -- --only baseline,funtek/memory --ledger-entries 0
 //! ```
 

@@ -119,7 +119,7 @@ impl Report {
             let target = row
                 .scenario
                 .target()
-                .map_or_else(|| "ceiling".to_owned(), |t| t.to_string());
+                .map_or_else(|| row.scenario.server.role().to_owned(), |t| t.to_string());
             let met = self.met(row).map_or("—", yes_no);
             let _ = writeln!(
                 out,

@@ -143,7 +143,7 @@ fn runtime() -> BoxResult<tokio::runtime::Runtime> {
 fn deliveries(server: Server) -> Deliveries {
     match server {
         Server::Kamigo(_) => Deliveries::kamigo(),
-        Server::Baseline | Server::Funtek(_) => Deliveries::funtek(),
+        Server::Baseline | Server::BaselineWork | Server::Funtek(_) => Deliveries::funtek(),
     }
 }
 

@@ -31,6 +31,9 @@ impl Store {
 pub(crate) enum Server {
     /// A bare hyper server that reads the body and answers a fixed 200: the ceiling.
     Baseline,
+    /// The same, also checking the FUNTEK token and HMAC, parsing the body and inserting the
+    /// delivery id in a map: the floor of the work every receiver does.
+    BaselineWork,
     /// FUNTEK, in-response: the sample bot's answer is the HTTP response.
     Funtek(Store),
     /// Kamigo, via-API: verify, dedupe, enqueue, acknowledge; workers answer through the API.
@@ -40,15 +43,27 @@ pub(crate) enum Server {
 impl Server {
     pub(crate) fn store(self) -> Option<Store> {
         match self {
-            Self::Baseline => None,
+            Self::Baseline | Self::BaselineWork => None,
             Self::Funtek(store) | Self::Kamigo(store) => Some(store),
         }
     }
 
-    /// Its name on the command line of the server process (`baseline`, `funtek/memory`, …).
+    /// What a row without a target is there for.
+    pub(crate) fn role(self) -> &'static str {
+        match self {
+            Self::Baseline => "ceiling",
+            Self::BaselineWork => "reference: the work alone",
+            Self::Funtek(_) | Self::Kamigo(_) => "—",
+        }
+    }
+
+    /// Its name on the command line of the server process (`baseline`, `baseline+work`,
+    /// `funtek/memory`, …).
     pub(crate) fn parse(name: &str) -> Option<Self> {
-        if name == "baseline" {
-            return Some(Self::Baseline);
+        match name {
+            "baseline" => return Some(Self::Baseline),
+            "baseline+work" => return Some(Self::BaselineWork),
+            _ => {}
         }
         let (platform, store) = name.split_once('/')?;
         let store = Store::parse(store)?;
@@ -64,6 +79,7 @@ impl fmt::Display for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Baseline => f.write_str("baseline"),
+            Self::BaselineWork => f.write_str("baseline+work"),
             Self::Funtek(store) => write!(f, "funtek/{}", store.name()),
             Self::Kamigo(store) => write!(f, "kamigo/{}", store.name()),
         }
@@ -129,7 +145,7 @@ pub(crate) fn all(duplicates: f64) -> Vec<Scenario> {
         server,
         duplicates: 0.0,
     };
-    let mut out = vec![plain(Server::Baseline)];
+    let mut out = vec![plain(Server::Baseline), plain(Server::BaselineWork)];
     for store in [Store::Memory, Store::Embedded, Store::Redis] {
         out.push(plain(Server::Funtek(store)));
         out.push(plain(Server::Kamigo(store)));

@@ -2,7 +2,6 @@
 //! bare hyper server or botwire with the sample bot, pinned to one core, listening on
 //! `127.0.0.1:0`. It prints `listening <addr>` and runs until the bench closes its stdin.
 
-use std::convert::Infallible;
 use std::error::Error;
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -14,17 +13,9 @@ use botwire::platforms::kamigo::KamigoAdapter;
 use botwire::store::{EmbeddedOptions, EmbeddedStore, LedgerLimits, MemoryLedger};
 use botwire::{Channel, Running};
 use botwire_store_redis::RedisStore;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
-use tokio::net::TcpListener;
 
-use super::affinity;
 use super::scenario::{Server, Store};
+use super::{affinity, bare};
 
 /// The credentials the load generator signs with.
 pub(crate) const FUNTEK_TOKEN: &str = "bench-funtek-token";
@@ -34,7 +25,7 @@ pub(crate) const KAMIGO_SECRET: &str = "bench-kamigo-secret";
 /// The settings of one server process.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
-    /// `baseline`, or `<funtek|kamigo>/<memory|embedded|redis>`.
+    /// `baseline`, `baseline+work`, or `<funtek|kamigo>/<memory|embedded|redis>`.
     #[arg(long)]
     server: String,
     /// The core to run on.
@@ -71,7 +62,8 @@ pub(crate) fn serve(args: &ServeArgs) -> BoxResult<()> {
         .build()?;
     runtime.block_on(async {
         let (addr, running) = match server {
-            Server::Baseline => (baseline().await?, None),
+            Server::Baseline => (bare::baseline().await?, None),
+            Server::BaselineWork => (bare::with_work().await?, None),
             botwire_server => {
                 let running = botwire(botwire_server, args).await?;
                 (running.local_addr(), Some(running))
@@ -93,34 +85,6 @@ pub(crate) fn serve(args: &ServeArgs) -> BoxResult<()> {
         drop(running);
         Ok(())
     })
-}
-
-/// The ceiling: hyper reads the body and answers a fixed 200, with nothing else on the path.
-async fn baseline() -> BoxResult<SocketAddr> {
-    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let service = service_fn(|request: Request<Incoming>| async move {
-                    let body = match request.into_body().collect().await {
-                        Ok(collected) => collected.to_bytes(),
-                        Err(_) => Bytes::new(),
-                    };
-                    std::hint::black_box(body);
-                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
-                });
-                let _ = auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    Ok(addr)
 }
 
 /// botwire with the sample bot on a FUNTEK and a Kamigo channel, on the scenario's store.
