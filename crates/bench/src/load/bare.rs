@@ -10,7 +10,6 @@
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -39,7 +38,7 @@ pub(crate) async fn baseline() -> BoxResult<SocketAddr> {
     .await
 }
 
-/// Token, HMAC, parse, dedupe: the work the issue names, and nothing more.
+/// Token, HMAC, parse, dedupe: the work every receiver must do, and nothing more.
 pub(crate) async fn with_work() -> BoxResult<SocketAddr> {
     let work = Work::new()?;
     listen(move |body, request| work.answer(&body, request)).await
@@ -118,7 +117,8 @@ async fn listen<F>(answer: F) -> BoxResult<SocketAddr>
 where
     F: Fn(Bytes, &Parts) -> StatusCode + Send + Sync + 'static,
 {
-    let answer = Arc::new(answer);
+    // Lives as long as the server process: nothing to count per request.
+    let answer: &'static F = Box::leak(Box::new(answer));
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
@@ -127,21 +127,17 @@ where
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let answer = answer.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |request: Request<Incoming>| {
-                    let answer = answer.clone();
-                    async move {
-                        let (parts, body) = request.into_parts();
-                        let body = match body.collect().await {
-                            Ok(collected) => collected.to_bytes(),
-                            Err(_) => Bytes::new(),
-                        };
-                        let status = answer(body, &parts);
-                        let mut response = Response::new(Full::new(Bytes::from_static(b"ok")));
-                        *response.status_mut() = status;
-                        Ok::<_, Infallible>(response)
-                    }
+                let service = service_fn(move |request: Request<Incoming>| async move {
+                    let (parts, body) = request.into_parts();
+                    let body = match body.collect().await {
+                        Ok(collected) => collected.to_bytes(),
+                        Err(_) => Bytes::new(),
+                    };
+                    let status = answer(body, &parts);
+                    let mut response = Response::new(Full::new(Bytes::from_static(b"ok")));
+                    *response.status_mut() = status;
+                    Ok::<_, Infallible>(response)
                 });
                 let _ = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
