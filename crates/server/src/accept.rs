@@ -103,12 +103,12 @@ impl Acceptance<'_> {
             }
         };
         let kept = match pushed {
-            Ok(_) if self.intake.is_some() => {
-                self.log.record(record(Outcome::Queued));
-                return respond::json(StatusCode::OK, ack);
-            }
             Ok(_) => {
                 self.log.record(record(Outcome::Queued));
+                if self.intake.is_some() {
+                    // The store recorded the acknowledgement with the job.
+                    return respond::json(StatusCode::OK, ack);
+                }
                 true
             }
             Err(StoreError::QueueFull { capacity }) if !adapter.sender_retries() => {
