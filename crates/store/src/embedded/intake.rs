@@ -6,7 +6,6 @@ use async_trait::async_trait;
 
 use super::EmbeddedStore;
 use super::ledger::record_done;
-use super::queue::store_new;
 use crate::{CachedResponse, ClaimToken, DeliveryKey, Intake, JobId, NewJob, StoreError};
 
 #[async_trait]
@@ -20,16 +19,9 @@ impl Intake for EmbeddedStore {
         ttl: Duration,
     ) -> Result<JobId, StoreError> {
         let completion = self.completion(key, token, ttl)?;
-        let job = self.admissible(job).await?;
-        let id = job.id;
-        let record = job.clone();
-        let dropped = self
-            .write(move |tables| {
-                store_new(tables, &record)?;
-                record_done(tables, &completion, &ack)
-            })
+        let (id, dropped) = self
+            .push_with(job, move |tables| record_done(tables, &completion, &ack))
             .await?;
-        self.admit(job);
         self.completed(&completion, dropped);
         Ok(id)
     }

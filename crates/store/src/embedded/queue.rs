@@ -155,31 +155,41 @@ impl EmbeddedStore {
         .await
     }
 
-    /// A new job to store, unless the queue holds its capacity.
-    pub(super) async fn admissible(&self, new: NewJob) -> Result<Job, StoreError> {
+    /// Stores `new` with whatever `also` writes in the same commit, and only then hands it
+    /// to the workers; refused before anything is written when the queue holds its capacity.
+    pub(super) async fn push_with<T, F>(
+        &self,
+        new: NewJob,
+        also: F,
+    ) -> Result<(JobId, T), StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
         let stats = self.inner.queue.stats().await?;
         if stats.queued >= stats.capacity {
             return Err(StoreError::QueueFull {
                 capacity: stats.capacity,
             });
         }
-        Ok(self.new_job(new, None))
-    }
-
-    /// Hands a stored job to the workers.
-    pub(super) fn admit(&self, job: Job) {
+        let job = self.new_job(new, None);
+        let id = job.id;
+        let record = job.clone();
+        let also = self
+            .write(move |tables| {
+                store_new(tables, &record)?;
+                also(tables)
+            })
+            .await?;
         self.inner.queue.admit(job);
+        Ok((id, also))
     }
 }
 
 #[async_trait]
 impl Queue for EmbeddedStore {
     async fn push(&self, new: NewJob) -> Result<JobId, StoreError> {
-        let job = self.admissible(new).await?;
-        let id = job.id;
-        let record = job.clone();
-        self.write(move |tables| store_new(tables, &record)).await?;
-        self.admit(job);
+        let (id, ()) = self.push_with(new, |_| Ok(())).await?;
         Ok(id)
     }
 
