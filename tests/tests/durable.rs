@@ -147,7 +147,7 @@ async fn acknowledged_work_left_at_shutdown_is_done_by_the_next_run() {
     for _ in 0..3 {
         let reply = replies.next().await;
         assert_eq!(reply.conversation, "C-left");
-        sent.push(reply.delivery_id);
+        sent.push(reply.delivery_id.expect("a reply"));
     }
     let expected: Vec<String> = stopped
         .unfinished

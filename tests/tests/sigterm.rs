@@ -102,7 +102,9 @@ async fn sigterm_under_load_accounts_for_every_acknowledged_delivery() {
 
     let mut replied: HashMap<String, usize> = HashMap::new();
     while let Some(reply) = replies.try_next() {
-        *replied.entry(reply.delivery_id).or_default() += 1;
+        *replied
+            .entry(reply.delivery_id.unwrap_or_default())
+            .or_default() += 1;
     }
     let unfinished: HashSet<String> = stopped
         .unfinished

@@ -9,13 +9,16 @@
 //! [`ChannelSettings`] (the TOML file and `BOTWIRE_*` variables); [`platforms`] lists them all.
 
 mod adapter;
+mod api;
 pub mod auth;
 pub mod chatwork;
 pub mod funtek;
+mod http_outbox;
 mod json;
 pub mod kamigo;
 mod outbox;
 mod settings;
+pub mod standard_webhooks;
 #[cfg(test)]
 mod test_support;
 pub mod wechatpadpro;
@@ -23,6 +26,8 @@ pub mod wechatpadpro;
 use std::sync::Arc;
 
 pub use adapter::{Adapter, Inbound, Mode, Parsed, Rejection};
+pub use api::ClientError;
+pub use http_outbox::HttpOutbox;
 pub use outbox::{LogOutbox, Outbox, OutboxError, Outgoing};
 pub use settings::{ChannelSettings, SettingError, SettingValue};
 

@@ -7,22 +7,29 @@ use std::time::Duration;
 use async_trait::async_trait;
 use botwire_core::{Event, Reply};
 
-/// A reply on its way out.
+/// A message on its way out: a reply to a delivery, or a message the bot sends by itself
+/// (proactive: from a timer, another service, another conversation's handler).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Outgoing {
-    /// The channel the delivery came in on.
+    /// The channel it goes out on.
     pub channel: String,
     /// The platform id.
     pub platform: &'static str,
-    /// The conversation to reply in (room, group or chat id).
+    /// The conversation to send to (room, group or chat id).
     pub conversation: String,
-    /// The delivery this answers.
-    pub delivery_id: String,
-    /// The event it answers; its payload carries any platform field an outbox needs.
-    pub event: Event,
-    /// What the handler answered.
+    /// The delivery this answers; `None` for a proactive message.
+    pub delivery_id: Option<String>,
+    /// The event it answers, whose payload carries any platform field an outbox needs (the
+    /// member to mention); `None` for a proactive message.
+    pub event: Option<Event>,
+    /// What to send.
     pub reply: Reply,
+    /// A stable id for this message, the same on every attempt: derived from the delivery
+    /// it answers, or given to a proactive message when it was accepted. An outbox whose
+    /// platform takes a client-chosen id (IMKit's `_id`, Standard Webhooks' `webhook-id`)
+    /// sends it, so a resend is recognised rather than posted twice.
+    pub message_id: String,
 }
 
 impl Outgoing {
@@ -35,13 +42,35 @@ impl Outgoing {
         event: Event,
         reply: Reply,
     ) -> Self {
+        let delivery_id = delivery_id.into();
         Self {
             channel: channel.into(),
             platform,
             conversation: conversation.into(),
-            delivery_id: delivery_id.into(),
-            event,
+            message_id: format!("reply-{delivery_id}"),
+            delivery_id: Some(delivery_id),
+            event: Some(event),
             reply,
+        }
+    }
+
+    /// A message the bot sends by itself to `conversation` of `channel`, with the id it was
+    /// accepted under.
+    pub fn proactive(
+        channel: impl Into<String>,
+        platform: &'static str,
+        conversation: impl Into<String>,
+        message_id: impl Into<String>,
+        reply: Reply,
+    ) -> Self {
+        Self {
+            channel: channel.into(),
+            platform,
+            conversation: conversation.into(),
+            delivery_id: None,
+            event: None,
+            reply,
+            message_id: message_id.into(),
         }
     }
 
@@ -70,6 +99,7 @@ pub trait Outbox: fmt::Debug + Send + Sync + 'static {
 #[error("{message}")]
 pub struct OutboxError {
     transient: bool,
+    rate_limited: bool,
     retry_after: Option<Duration>,
     message: String,
 }
@@ -79,7 +109,20 @@ impl OutboxError {
     pub fn transient(message: impl Into<String>) -> Self {
         Self {
             transient: true,
+            rate_limited: false,
             retry_after: None,
+            message: message.into(),
+        }
+    }
+
+    /// Not a failure: the platform's rate limit (or the client-side limiter in front of it)
+    /// says to send again after `after`. The worker waits and tries again without counting a
+    /// failed attempt, so a limit never turns a reply into a dead letter.
+    pub fn rate_limited(message: impl Into<String>, after: Duration) -> Self {
+        Self {
+            transient: true,
+            rate_limited: true,
+            retry_after: Some(after),
             message: message.into(),
         }
     }
@@ -88,6 +131,7 @@ impl OutboxError {
     pub fn permanent(message: impl Into<String>) -> Self {
         Self {
             transient: false,
+            rate_limited: false,
             retry_after: None,
             message: message.into(),
         }
@@ -103,6 +147,11 @@ impl OutboxError {
     /// Whether a retry may succeed.
     pub fn is_transient(&self) -> bool {
         self.transient
+    }
+
+    /// Whether this is a rate limit to wait out rather than a failure.
+    pub fn is_rate_limited(&self) -> bool {
+        self.rate_limited
     }
 
     /// How long the platform asked to wait before the next try.
@@ -122,7 +171,7 @@ impl Outbox for LogOutbox {
         tracing::info!(
             channel = %outgoing.channel,
             conversation = %outgoing.conversation,
-            delivery_id = %outgoing.delivery_id,
+            delivery_id = outgoing.delivery_id.as_deref().unwrap_or("(proactive)"),
             reply = outgoing.text().unwrap_or_default(),
             "reply kept in the delivery log (no outbox sends it for this platform)"
         );

@@ -39,7 +39,13 @@ pub struct SettingError {
 }
 
 /// Keys every channel has, read by the server rather than the platform.
-const COMMON_KEYS: [&str; 3] = ["platform", "path", "allow_from"];
+const COMMON_KEYS: [&str; 5] = [
+    "platform",
+    "path",
+    "allow_from",
+    "outbox_url",
+    "outbox_secret",
+];
 
 impl ChannelSettings {
     /// Empty settings for the channel `name`.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::{Bot, ConversationData, MemoryData};
-use botwire_platforms::Outbox;
 use botwire_platforms::auth::Secret;
+use botwire_platforms::{HttpOutbox, Outbox};
 use botwire_store::{
     EmbeddedOptions, EmbeddedStore, Intake, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore,
     Queue, StateStore,
@@ -197,9 +197,15 @@ impl Server {
             };
             match platform.configure(&spec.settings)? {
                 Some(adapter) => {
-                    let channel = Channel::from_arc(&spec.name, adapter)
+                    let mut channel = Channel::from_arc(&spec.name, adapter)
                         .at(spec.path)
                         .allow_from(spec.allow_from);
+                    // A URL of the user's own wins over the platform's send API.
+                    if let Some(outbox) = HttpOutbox::from_settings(&spec.settings)? {
+                        // Not the URL itself: it may carry credentials.
+                        tracing::info!(channel = %spec.name, "replies are posted to its outbox_url");
+                        channel = channel.with_outbox(outbox);
+                    }
                     server = server.channel(channel);
                 }
                 None if spec.settings.keys().next().is_some() => {

@@ -71,6 +71,8 @@ enum Attempt {
         error: String,
         retry_after: Option<std::time::Duration>,
         permanent: bool,
+        /// Not a failure: a rate limit to wait out. The attempt does not count.
+        rate_limited: bool,
         progress: Option<Bytes>,
         states: Option<(String, Option<String>)>,
     },
@@ -134,10 +136,29 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
         }
         Attempt::Failed {
             error,
+            retry_after: Some(wait),
+            rate_limited: true,
+            progress,
+            ..
+        } => {
+            // Waiting for a limit is not a failed attempt: the job keeps its place and its
+            // count, however long the platform makes it wait.
+            job.progress = progress;
+            tracing::debug!(%error, retry_in = ?wait, "rate limited: will send again");
+            let put_back = settle(app, stop, "put the job back", || {
+                app.queue().retry(job.clone(), wait)
+            });
+            if let Err(e) = put_back.await {
+                tracing::error!(error = %e, "could not put the job back");
+            }
+        }
+        Attempt::Failed {
+            error,
             retry_after,
             permanent,
             progress,
             states,
+            ..
         } => {
             job.attempts += 1;
             job.progress = progress;
@@ -188,6 +209,7 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
         error,
         retry_after: None,
         permanent: false,
+        rate_limited: false,
         progress,
         states,
     };
@@ -268,6 +290,7 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
             error: format!("outbox: {error}"),
             retry_after: error.retry_after(),
             permanent: !error.is_transient(),
+            rate_limited: error.is_rate_limited(),
             progress,
             states: Some(states),
         },

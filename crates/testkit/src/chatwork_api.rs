@@ -1,21 +1,14 @@
 //! A fake Chatwork REST API on `127.0.0.1:0`: it records every `POST
 //! /rooms/{room_id}/messages` and answers as scripted (200 by default), so a test sees exactly
-//! what a bot posted, in order, and can make the API fail or rate-limit.
+//! what a bot posted, in order, and can make the API fail, slow down, or enforce Chatwork's
+//! rate limits (300 calls per 5 minutes per token, 10 posts per 10 s per room; tests scale
+//! them down).
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use http::StatusCode;
+
+use crate::fake_api::{self, Answer, FakeServer, Limit, Received};
 
 /// One message posted to the fake API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,20 +24,67 @@ pub struct Posted {
     pub status: u16,
 }
 
-/// A scripted answer.
-#[derive(Debug, Clone)]
-struct Scripted {
-    status: StatusCode,
-    headers: Vec<(String, String)>,
+/// The fake API. Dropping it stops it.
+pub struct FakeApi {
+    server: FakeServer,
 }
 
-/// The fake API. Dropping it stops it.
-#[derive(Debug)]
-pub struct FakeApi {
-    addr: SocketAddr,
-    posted: mpsc::UnboundedReceiver<Posted>,
-    script: Arc<Mutex<VecDeque<Scripted>>>,
-    task: tokio::task::JoinHandle<()>,
+impl std::fmt::Debug for FakeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeApi")
+            .field("addr", &self.server.addr())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Chatwork's paths and shapes.
+struct Chatwork;
+
+fn room(path: &str) -> Option<&str> {
+    path.strip_prefix("/v2/rooms/")?.strip_suffix("/messages")
+}
+
+impl fake_api::Platform for Chatwork {
+    fn check(&self, request: &Received) -> Option<Answer> {
+        match room(&request.path) {
+            Some(room) if !room.is_empty() => None,
+            _ => Some(Answer::new(
+                StatusCode::NOT_FOUND,
+                r#"{"errors":["Invalid Endpoint"]}"#,
+            )),
+        }
+    }
+
+    fn sent(&self, _request: &Received) -> Answer {
+        Answer::new(StatusCode::OK, r#"{"message_id":"1234"}"#)
+    }
+
+    fn failed(&self, status: StatusCode) -> Answer {
+        Answer::new(status, r#"{"errors":["scripted failure"]}"#)
+    }
+
+    fn limited(&self, limit: &Limit, wait: Duration) -> Answer {
+        if limit.name == "room" {
+            return Answer::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                r#"{"errors":["Rate limit for message posting per room exceeded."]}"#,
+            );
+        }
+        // The token's window: Chatwork says when it resets, in unix seconds.
+        let reset = SystemTime::now() + wait;
+        let reset = reset
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64()
+            .ceil();
+        Answer::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            r#"{"errors":["Rate limit exceeded"]}"#,
+        )
+        .header("x-ratelimit-limit", limit.max.to_string())
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-reset", format!("{reset}"))
+    }
 }
 
 impl FakeApi {
@@ -53,40 +93,52 @@ impl FakeApi {
     /// # Panics
     /// When no loopback port can be bound.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("a loopback port");
-        let addr = listener.local_addr().expect("an address");
-        let (tx, posted) = mpsc::unbounded_channel();
-        let script: Arc<Mutex<VecDeque<Scripted>>> = Arc::default();
-        let task = tokio::spawn(serve(listener, tx, script.clone()));
         Self {
-            addr,
-            posted,
-            script,
-            task,
+            server: FakeServer::start(Chatwork).await,
         }
     }
 
     /// The API base to configure (`api_base`), like `https://api.chatwork.com/v2`.
     pub fn base(&self) -> String {
-        format!("http://{}/v2", self.addr)
+        format!("http://{}/v2", self.server.addr())
     }
 
     /// The next posts are answered with `status` (and these headers), one each, in order;
     /// after them, 200 again.
     pub fn answer(&self, status: u16, headers: &[(&str, &str)]) {
-        let scripted = Scripted {
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers: headers
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        };
-        self.script
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(scripted);
+        let mut answer = fake_api::status(&Chatwork, status);
+        for (name, value) in headers {
+            answer = answer.header(name, *value);
+        }
+        self.server.script(answer);
+    }
+
+    /// Every answer from now on waits `delay` (zero: at once).
+    pub fn slow(&self, delay: Duration) {
+        self.server.delay(delay);
+    }
+
+    /// Enforces Chatwork's two limits, scaled as the test likes: `per_token` calls per token
+    /// and `per_room` posts per room, each a count in a window. A post past one is answered
+    /// 429 as Chatwork answers it (the token's with `x-ratelimit-*` headers).
+    pub fn enforce_limits(&self, per_token: (usize, Duration), per_room: (usize, Duration)) {
+        self.server.enforce(Limit {
+            name: "token",
+            max: per_token.0,
+            window: per_token.1,
+            key: |request| request.header("x-chatworktoken"),
+        });
+        self.server.enforce(Limit {
+            name: "room",
+            max: per_room.0,
+            window: per_room.1,
+            key: |request| room(&request.path).unwrap_or_default().to_owned(),
+        });
+    }
+
+    /// How many posts the limits refused with 429.
+    pub fn limited(&self) -> usize {
+        self.server.limited()
     }
 
     /// The next post, whatever it was answered.
@@ -94,7 +146,7 @@ impl FakeApi {
     /// # Panics
     /// When the fake stopped.
     pub async fn next_post(&mut self) -> Posted {
-        self.posted.recv().await.expect("the fake API is running")
+        posted(self.server.next().await)
     }
 
     /// The next post that was answered 2xx: a message that reached the room.
@@ -106,100 +158,22 @@ impl FakeApi {
             }
         }
     }
-}
 
-impl Drop for FakeApi {
-    fn drop(&mut self) {
-        self.task.abort();
+    /// A post received already, if there is one, without waiting.
+    pub fn try_next_post(&mut self) -> Option<Posted> {
+        self.server.try_next().map(posted)
     }
 }
 
-async fn serve(
-    listener: TcpListener,
-    posted: mpsc::UnboundedSender<Posted>,
-    script: Arc<Mutex<VecDeque<Scripted>>>,
-) {
-    while let Ok((stream, _)) = listener.accept().await {
-        let (posted, script) = (posted.clone(), script.clone());
-        tokio::spawn(async move {
-            let service = service_fn(move |request| {
-                let (posted, script) = (posted.clone(), script.clone());
-                async move { Ok::<_, Infallible>(answer(request, &posted, &script).await) }
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
-async fn answer(
-    request: Request<Incoming>,
-    posted: &mpsc::UnboundedSender<Posted>,
-    script: &Mutex<VecDeque<Scripted>>,
-) -> Response<Full<Bytes>> {
-    let path = request.uri().path().to_owned();
-    let token = request
-        .headers()
-        .get("x-chatworktoken")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let room = path
-        .strip_prefix("/v2/rooms/")
-        .and_then(|rest| rest.strip_suffix("/messages"))
-        .map(str::to_owned);
-    let form = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let body = form_urlencoded::parse(&form)
+fn posted(request: Received) -> Posted {
+    let body = form_urlencoded::parse(&request.body)
         .find(|(k, _)| k == "body")
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
-    let Some(room) = room else {
-        return respond(
-            StatusCode::NOT_FOUND,
-            &[],
-            r#"{"errors":["Invalid Endpoint"]}"#,
-        );
-    };
-    let scripted = script
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .pop_front()
-        .unwrap_or(Scripted {
-            status: StatusCode::OK,
-            headers: Vec::new(),
-        });
-    let _ = posted.send(Posted {
-        room,
+    Posted {
+        room: room(&request.path).unwrap_or_default().to_owned(),
         body,
-        token,
-        status: scripted.status.as_u16(),
-    });
-    let reply = if scripted.status.is_success() {
-        r#"{"message_id":"1234"}"#
-    } else {
-        r#"{"errors":["scripted failure"]}"#
-    };
-    respond(scripted.status, &scripted.headers, reply)
-}
-
-fn respond(
-    status: StatusCode,
-    headers: &[(String, String)],
-    body: &'static str,
-) -> Response<Full<Bytes>> {
-    let mut response = Response::builder()
-        .status(status)
-        .header("content-type", "application/json");
-    for (name, value) in headers {
-        response = response.header(name, value);
+        token: request.header("x-chatworktoken"),
+        status: request.status.as_u16(),
     }
-    response
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }

@@ -5,7 +5,10 @@
 //! - [`conformance`]: one suite every ledger, state store and queue backend must pass.
 //! - [`faults::Faulty`]: stores and outboxes that fail, hang or fail every n-th call on demand.
 //! - [`outbox::RecordingOutbox`]: see the replies of via-API bots, in order; make sends fail.
-//! - [`chatwork_api::FakeApi`]: a fake Chatwork REST API on loopback, for the real client.
+//! - [`chatwork_api::FakeApi`], [`wechatpadpro_api::FakeApi`]: fake send APIs on loopback, for
+//!   the real clients: they record what was sent, fail, slow down or rate-limit on demand.
+//! - [`webhook_receiver::Receiver`]: a user's service behind the HTTP outbox, verifying each
+//!   post as Standard Webhooks specify.
 //! - [`TestClient`]: drive a server's [`App`](botwire_server::App) in process, no socket.
 //! - [`redis_server::RedisServer`]: a `redis-server` of the test's own, on a free port.
 //! - [`proc_stats::ProcStats`]: a process's memory, CPU time and descriptors, from `/proc`.
@@ -38,6 +41,7 @@ pub mod chatwork_api;
 mod client;
 pub mod conformance;
 mod event;
+mod fake_api;
 pub mod faults;
 pub mod funtek;
 pub mod kamigo;
@@ -46,7 +50,9 @@ pub mod proc_stats;
 pub mod raw;
 pub mod redis_server;
 pub mod tcp;
+pub mod webhook_receiver;
 pub mod wechatpadpro;
+pub mod wechatpadpro_api;
 
 pub use client::{TestClient, TestResponse};
 pub use event::Event;

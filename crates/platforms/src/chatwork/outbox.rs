@@ -5,32 +5,23 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 
+use crate::api::{ApiClient, ClientError};
 use crate::auth::Secret;
 use crate::{Outbox, OutboxError, Outgoing};
 
 /// Chatwork's API base.
 pub const DEFAULT_API_BASE: &str = "https://api.chatwork.com/v2";
-/// How long one API call may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long to wait after a 429 that names no reset time.
-const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
 /// Posts replies to Chatwork rooms with an API token, honouring the rate limit: after a 429 or
-/// a response saying no calls remain, every send waits (as a transient failure carrying the
-/// time to retry) until the limit resets.
+/// a response saying no calls remain, every send waits (as a rate limit, not a failure) until
+/// the limit resets.
 pub struct ChatworkOutbox {
-    client: reqwest::Client,
-    api_base: String,
+    api: ApiClient,
     token: Secret,
     paused_until: Mutex<Option<Instant>>,
 }
-
-/// Why a [`ChatworkOutbox`] could not be built.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot build the Chatwork client: {0}")]
-pub struct ClientError(String);
 
 impl ChatworkOutbox {
     /// A client for `api_base` (see [`DEFAULT_API_BASE`]) with this API token.
@@ -38,20 +29,8 @@ impl ChatworkOutbox {
     /// # Errors
     /// When `api_base` is not an http(s) URL, or the TLS client cannot be set up.
     pub fn new(api_base: &str, token: Secret) -> Result<Self, ClientError> {
-        let api_base = api_base.trim_end_matches('/');
-        let url = reqwest::Url::parse(api_base)
-            .map_err(|_| ClientError("api_base is not a URL".into()))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(ClientError("api_base must be an http or https URL".into()));
-        }
-        let client = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("botwire/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ClientError(e.to_string()))?;
         Ok(Self {
-            client,
-            api_base: api_base.to_owned(),
+            api: ApiClient::new("Chatwork", api_base)?,
             token,
             paused_until: Mutex::new(None),
         })
@@ -59,7 +38,7 @@ impl ChatworkOutbox {
 
     /// The API base replies are posted to.
     pub fn api_base(&self) -> &str {
-        &self.api_base
+        self.api.base()
     }
 
     fn pause_left(&self) -> Option<Duration> {
@@ -85,9 +64,10 @@ impl Outbox for ChatworkOutbox {
             return Ok(());
         };
         if let Some(left) = self.pause_left() {
-            return Err(
-                OutboxError::transient("Chatwork's rate limit is spent").with_retry_after(left)
-            );
+            return Err(OutboxError::rate_limited(
+                "Chatwork's rate limit is spent",
+                left,
+            ));
         }
         let room = &outgoing.conversation;
         if room.is_empty() || !room.bytes().all(|b| b.is_ascii_digit()) {
@@ -95,45 +75,27 @@ impl Outbox for ChatworkOutbox {
                 "the Chatwork room id is not a number",
             ));
         }
-        let url = format!("{}/rooms/{room}/messages", self.api_base);
-        let response = self
-            .client
-            .post(url)
+        let request = self
+            .api
+            .post(&format!("/rooms/{room}/messages"))
             .header("x-chatworktoken", self.token.expose())
-            .form(&[("body", text)])
-            .send()
-            .await
-            .map_err(|e| {
-                // reqwest's message names the URL (no secret in it) and the cause.
-                OutboxError::transient(format!("Chatwork API unreachable: {}", e.without_url()))
-            })?;
-        let status = response.status();
+            .form(&[("body", text)]);
+        let response = self.api.send(request).await?;
+        // The window's reset, when this answer says no calls remain (or is a 429).
         let wait = rate_limit_wait(response.headers());
-        if status.is_success() {
+        if response.status().is_success() {
             if let Some(wait) = wait {
                 self.pause(wait);
             }
             return Ok(());
         }
-        let detail: String = response
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(200)
-            .collect();
-        let message = format!("Chatwork answered {status}: {}", detail.trim());
-        match status {
-            StatusCode::TOO_MANY_REQUESTS => {
-                let wait = wait.unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
-                self.pause(wait);
-                Err(OutboxError::transient(message).with_retry_after(wait))
-            }
-            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => {
-                Err(OutboxError::transient(message))
-            }
-            _ => Err(OutboxError::permanent(message)),
+        let mut error = self.api.failure(response).await;
+        if error.is_rate_limited() {
+            let wait = wait.or(error.retry_after()).unwrap_or_default();
+            self.pause(wait);
+            error = OutboxError::rate_limited(error.to_string(), wait);
         }
+        Err(error)
     }
 }
 
@@ -161,7 +123,7 @@ fn rate_limit_wait(headers: &HeaderMap) -> Option<Duration> {
 impl fmt::Debug for ChatworkOutbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatworkOutbox")
-            .field("api_base", &self.api_base)
+            .field("api_base", &self.api.base())
             .field("token", &self.token)
             .finish_non_exhaustive()
     }

@@ -1,4 +1,5 @@
-//! WeChatPadPro (platform id `wechatpadpro`): acknowledge at once, reply through an outbox.
+//! WeChatPadPro (platform id `wechatpadpro`): acknowledge at once, reply through the gateway's
+//! send API ([`WeChatPadProOutbox`]).
 //!
 //! The gateway POSTs one message object per delivery with `X-Webhook-Timestamp` (unix seconds)
 //! and `X-Webhook-Signature`, the hex HMAC-SHA256 of `timestamp:body` (its guide) or
@@ -7,6 +8,7 @@
 //! within 5 s. The receiver filters what the sender can filter too: message types, the
 //! account's own messages, and history messages.
 
+mod outbox;
 mod wire;
 
 use std::collections::HashSet;
@@ -19,9 +21,12 @@ use http::StatusCode;
 use http::request::Parts;
 use serde_json::Value;
 
+pub use outbox::WeChatPadProOutbox;
+
 use crate::auth::{HmacKeys, Secret, TagEncoding, single_header, verify_signature_header};
 use crate::{
-    Adapter, ChannelSettings, Inbound, Mode, Parsed, Platform, Rejection, SettingError, json,
+    Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rejection, SettingError,
+    json,
 };
 
 /// The platform id.
@@ -38,8 +43,11 @@ pub const SIGNATURE_HEADER: &str = "x-webhook-signature";
 pub const ACK: &[u8] = br#"{"status":"success"}"#;
 
 /// The settings a WeChatPadPro channel reads.
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 10] = [
     "secret",
+    "api_base",
+    "api_key",
+    "mention",
     "signing",
     "window",
     "message_types",
@@ -93,6 +101,7 @@ pub struct WeChatPadProAdapter {
     include_self: bool,
     include_history: bool,
     deadline: Duration,
+    outbox: Option<Arc<WeChatPadProOutbox>>,
 }
 
 /// Why a WeChatPadPro adapter could not be built.
@@ -118,6 +127,7 @@ impl WeChatPadProAdapter {
             include_self: false,
             include_history: false,
             deadline: DEFAULT_DEADLINE,
+            outbox: None,
         })
     }
 
@@ -161,6 +171,13 @@ impl WeChatPadProAdapter {
     #[must_use]
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// Sends replies through the gateway's send API.
+    #[must_use]
+    pub fn with_outbox(mut self, outbox: WeChatPadProOutbox) -> Self {
+        self.outbox = Some(Arc::new(outbox));
         self
     }
 
@@ -235,6 +252,28 @@ impl Platform for WeChatPadPro {
         }
         if let Some(deadline) = settings.positive_duration("deadline")? {
             adapter = adapter.with_deadline(deadline);
+        }
+        let mention = settings.flag("mention")?.unwrap_or(false);
+        let key = settings.secrets("api_key")?.into_iter().next();
+        match (settings.text("api_base")?, key) {
+            (Some(base), Some(key)) => {
+                let outbox = WeChatPadProOutbox::new(base, key)
+                    .map_err(|e| settings.error("api_base", &e.to_string()))?
+                    .with_mention(mention);
+                adapter = adapter.with_outbox(outbox);
+            }
+            // The gateway is self-hosted: there is no default base to assume.
+            (Some(_), None) => {
+                return Err(settings.error("api_key", "missing: api_base needs the account's key"));
+            }
+            (None, Some(_)) => {
+                return Err(settings.error("api_base", "missing: api_key needs the gateway's URL"));
+            }
+            (None, None) => tracing::warn!(
+                channel = settings.name(),
+                "no WeChatPadPro send API (api_base, api_key): replies are only logged and kept \
+                 in the delivery log"
+            ),
         }
         Ok(Some(Arc::new(adapter)))
     }
@@ -365,6 +404,10 @@ impl Adapter for WeChatPadProAdapter {
             "message": rejection.message,
         });
         (rejection.status, Bytes::from(body.to_string()))
+    }
+
+    fn outbox(&self) -> Option<Arc<dyn Outbox>> {
+        self.outbox.clone().map(|o| o as Arc<dyn Outbox>)
     }
 }
 

@@ -49,3 +49,33 @@ fn optional_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
             .map_err(|_| serde::de::Error::custom("expected a number")),
     }
 }
+
+/// `POST /message/SendTextMessage`: one text message.
+#[derive(Debug, serde::Serialize)]
+pub(super) struct SendText<'a> {
+    #[serde(rename = "MsgItem")]
+    pub(super) msg_item: [TextItem<'a>; 1],
+}
+
+/// One message of a [`SendText`].
+#[derive(Debug, serde::Serialize)]
+pub(super) struct TextItem<'a> {
+    #[serde(rename = "ToUserName")]
+    pub(super) to_user_name: &'a str,
+    #[serde(rename = "TextContent")]
+    pub(super) text_content: &'a str,
+    /// 1: text.
+    #[serde(rename = "MsgType")]
+    pub(super) msg_type: i64,
+    #[serde(rename = "AtWxIDList")]
+    pub(super) at_wx_id_list: Vec<&'a str>,
+}
+
+/// The gateway's answer envelope: `Code` 200 is success, whatever the HTTP status said.
+#[derive(Debug, Deserialize)]
+pub(super) struct ApiAnswer {
+    #[serde(rename = "Code")]
+    pub(super) code: Option<i64>,
+    #[serde(rename = "Text", default)]
+    pub(super) text: Option<String>,
+}
