@@ -68,11 +68,13 @@ pub use botwire_store as store;
 
 pub use botwire_core::{
     Bot, BotBuilder, BoxError, BuildError, Context, ConversationData, Event, EventKind, Handler,
-    Member, MemoryData, Message, MessageType, OutMessage, Reply, Transition, async_trait,
-    handler_fn,
+    Member, MemoryData, Message, MessageType, Messenger, OutMessage, Reply, Transition,
+    async_trait, handler_fn,
 };
-pub use botwire_platforms::{Outbox, OutboxError, Outgoing};
-pub use botwire_server::{Channel, Limits, Running, ServeError, Server, Settings, Workers};
+pub use botwire_platforms::{HttpOutbox, Outbox, OutboxError, Outgoing};
+pub use botwire_server::{
+    Channel, Limits, Messages, Running, SendError, ServeError, Server, Settings, Workers,
+};
 
 /// The names most bots need: `use botwire::prelude::*;`.
 pub mod prelude {

@@ -4,10 +4,12 @@
 //! ```text
 //! botwire send --platform kamigo --url http://127.0.0.1:8080/webhooks/kamigo --secret s --text hi
 //! echo '{"msgId":"1"}' | botwire sign --platform wechatpadpro --secret s
+//! botwire say --channel chatwork --conversation 123456 --text "The build is green"
 //! botwire store --data-dir ./botwire-data export > backup.jsonl
 //! ```
 
 mod sample;
+mod say;
 mod store;
 
 use std::io::Read;
@@ -33,6 +35,8 @@ enum Command {
     Send(Send),
     /// Reads a body on stdin and prints the headers (and query) a platform would sign it with.
     Sign(Sign),
+    /// Sends a message to a conversation through a running bot, by itself (not a reply).
+    Say(say::Say),
     /// Reads and changes a stopped bot's embedded store: states, what it remembered, dead
     /// letters.
     Store(store::Store),
@@ -112,6 +116,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Send(send) => run_send(send).await,
         Command::Sign(sign) => run_sign(&sign),
+        Command::Say(say) => say::run(say).await,
         Command::Store(store) => store::run(store).await,
     };
     match result {

@@ -3,7 +3,8 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::{BoxError, ConversationData, MemoryData};
+use crate::messenger::NoMessenger;
+use crate::{BoxError, ConversationData, MemoryData, Messenger, OutMessage};
 
 /// Per-delivery facts for a handler: where the event came from, which conversation and state it
 /// belongs to, and how long the handler has before the platform's deadline.
@@ -18,6 +19,7 @@ pub struct Context {
     state: Arc<str>,
     deadline: Instant,
     data: Arc<dyn ConversationData>,
+    messenger: Arc<dyn Messenger>,
 }
 
 impl std::fmt::Debug for Context {
@@ -57,6 +59,7 @@ impl Context {
             state,
             deadline,
             data: process_data(),
+            messenger: Arc::new(NoMessenger),
         }
     }
 
@@ -65,6 +68,41 @@ impl Context {
     pub fn with_data(mut self, data: Arc<dyn ConversationData>) -> Self {
         self.data = data;
         self
+    }
+
+    /// The same context sending proactive messages through `messenger` (the server gives its
+    /// own).
+    #[must_use]
+    pub fn with_messenger(mut self, messenger: Arc<dyn Messenger>) -> Self {
+        self.messenger = messenger;
+        self
+    }
+
+    /// Sends `message` to this conversation by itself, after this delivery's reply: queued in
+    /// the conversation's order, retried, never lost once this returns. Returns the id it was
+    /// accepted under.
+    ///
+    /// # Errors
+    /// When the channel cannot send (no send API), the queue is full or the store is down.
+    pub async fn send(&self, message: impl Into<OutMessage>) -> Result<String, BoxError> {
+        self.messenger
+            .send(&self.channel, &self.conversation, message.into())
+            .await
+    }
+
+    /// Sends `message` to another conversation, of this channel or another.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), and for a channel that is not mounted.
+    pub async fn send_to(
+        &self,
+        channel: &str,
+        conversation: &str,
+        message: impl Into<OutMessage>,
+    ) -> Result<String, BoxError> {
+        self.messenger
+            .send(channel, conversation, message.into())
+            .await
     }
 
     /// What the bot remembered under `key` in this conversation.
@@ -132,6 +170,21 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn without_a_server_sending_is_refused_with_a_reason() {
+        let cx = Context::new(
+            "p",
+            "c".into(),
+            "r".into(),
+            "d".into(),
+            "s".into(),
+            Instant::now(),
+        );
+        let error = cx.send("hi").await.expect_err("no messenger");
+        assert!(error.to_string().contains("no messenger"), "{error}");
+        assert!(cx.send_to("c", "r2", "hi").await.is_err());
+    }
 
     #[test]
     fn remaining_saturates_at_zero() {

@@ -27,6 +27,7 @@ mod context;
 mod data;
 mod event;
 mod handler;
+mod messenger;
 mod reply;
 
 pub use async_trait::async_trait;
@@ -35,4 +36,5 @@ pub use context::Context;
 pub use data::{ConversationData, MemoryData};
 pub use event::{Event, EventKind, Member, Message, MessageType};
 pub use handler::{BoxError, Handler, HandlerFn, handler_fn};
+pub use messenger::Messenger;
 pub use reply::{OutMessage, Reply, Transition};

@@ -127,6 +127,18 @@ impl OutMessage {
     }
 }
 
+impl From<&str> for OutMessage {
+    fn from(text: &str) -> Self {
+        Self::text(text)
+    }
+}
+
+impl From<String> for OutMessage {
+    fn from(text: String) -> Self {
+        Self::text(text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,8 +60,10 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
         true
     }
 
-    /// Where replies go for via-API platforms, when the platform has an API botwire can call
-    /// (`None`: replies go to the channel's own outbox, or are logged).
+    /// The platform's send API, when it has one botwire can call and it is configured: every
+    /// reply of a via-API platform goes there, and for an in-response platform what cannot
+    /// go in a response (a late handler's reply, proactive messages). `None`: the channel's
+    /// own outbox, or the log.
     fn outbox(&self) -> Option<Arc<dyn Outbox>> {
         None
     }

@@ -92,6 +92,13 @@ pub trait Outbox: fmt::Debug + Send + Sync + 'static {
     /// Transient (retry later) or permanent (do not retry) failures; the message must not carry
     /// secrets such as API tokens.
     async fn send(&self, outgoing: &Outgoing) -> Result<(), OutboxError>;
+
+    /// Whether what it is given reaches the platform (or the user's service). `false` for the
+    /// log, so that the server refuses proactive messages it could not deliver and counts a
+    /// late reply it cannot send as lost, rather than pretend.
+    fn delivers(&self) -> bool {
+        true
+    }
 }
 
 /// Why a reply could not be sent.
@@ -176,5 +183,9 @@ impl Outbox for LogOutbox {
             "reply kept in the delivery log (no outbox sends it for this platform)"
         );
         Ok(())
+    }
+
+    fn delivers(&self) -> bool {
+        false
     }
 }

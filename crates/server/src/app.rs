@@ -164,11 +164,18 @@ impl App {
     }
 
     /// Whether any mounted channel replies through an API (and so needs the workers).
-    pub(crate) fn has_via_api(&self) -> bool {
+    /// Whether any channel needs the queue's workers: a via-API one, or one that can send
+    /// by itself (late replies and proactive messages of in-response channels).
+    pub(crate) fn needs_workers(&self) -> bool {
         self.inner
             .by_channel
             .values()
-            .any(|r| r.adapter.mode() == Mode::ViaApi)
+            .any(|r| r.adapter.mode() == Mode::ViaApi || r.outbox.delivers())
+    }
+
+    /// Sends messages by themselves (proactive), through the queue and each channel's outbox.
+    pub fn messages(&self) -> crate::Messages {
+        crate::Messages::new(self.clone())
     }
 
     /// Handlers still running after their request was answered (late ones).
@@ -313,6 +320,8 @@ impl App {
                     arrived,
                     handler_timeout: self.workers().handler_timeout,
                     data: self.data().clone(),
+                    queue: self.queue().clone(),
+                    messenger: crate::messages::messenger(self),
                 };
                 delivery
                     .run(

@@ -11,9 +11,11 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botwire_core::{Context, ConversationData};
+use botwire_core::{Context, ConversationData, Dispatched, Messenger};
 use botwire_platforms::{Inbound, Rejection};
-use botwire_store::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, Waited};
+use botwire_store::{
+    CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, NewJob, Queue, Waited,
+};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{Response, StatusCode};
@@ -24,8 +26,9 @@ use tracing::Instrument;
 use crate::accept::{store_down, store_slow};
 use crate::app::{DEFAULT_TTL, Route};
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
-use crate::inline::Inline;
+use crate::inline::{Inline, LeftBehind};
 use crate::respond::{self, Body};
+use crate::send_job::SendJob;
 use crate::turns::{Turn, Turns};
 
 /// A claim outlives the deadline by this much, so that a late handler still holds it while it
@@ -33,6 +36,8 @@ use crate::turns::{Turn, Turns};
 pub(crate) const LEASE_BEYOND_DEADLINE: Duration = Duration::from_secs(30);
 /// The answer leaves this long before the platform's deadline at most (less for short ones).
 const MAX_MARGIN: Duration = Duration::from_millis(500);
+/// How long queueing a late reply may take before it counts as lost.
+const LATE_PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) struct Delivery {
     pub(crate) route: Arc<Route>,
@@ -42,6 +47,10 @@ pub(crate) struct Delivery {
     pub(crate) handler_timeout: Duration,
     /// What bots remember per conversation.
     pub(crate) data: Arc<dyn ConversationData>,
+    /// Where a late reply is queued, to go out through the channel's send API.
+    pub(crate) queue: Arc<dyn Queue>,
+    /// What handlers send proactive messages with.
+    pub(crate) messenger: Arc<dyn Messenger>,
 }
 
 /// When the answer must leave: the deadline less a margin of a tenth of it, at most 500 ms.
@@ -143,6 +152,7 @@ impl Delivery {
         };
 
         let conversation_key = format!("{}\n{}", self.route.name, self.inbound.conversation);
+        let left = LeftBehind::default();
         let work = Work {
             turn: turns.enter(conversation_key),
             route: self.route.clone(),
@@ -154,13 +164,16 @@ impl Delivery {
             deadline: self.arrived + deadline,
             cancel_at: self.arrived + runs_for,
             data: self.data,
+            queue: self.queue,
+            messenger: self.messenger,
+            left: left.clone(),
         };
         // Run in place; if the answer goes out late (or the connection closes), the rest runs
         // on in a tracked task. A panic outside the handler fails this delivery only.
         let run = AssertUnwindSafe(work.run())
             .catch_unwind()
             .in_current_span();
-        match timeout_at(answer_by, Inline::new(run, tasks.clone())).await {
+        match timeout_at(answer_by, Inline::new(run, tasks.clone(), left)).await {
             Ok(Ok(Some(body))) => respond::json(StatusCode::OK, body),
             Ok(Ok(None) | Err(_)) => refuse(failed()),
             Err(_) => late(),
@@ -181,6 +194,10 @@ struct Work {
     /// When the handler is cancelled if it has not finished.
     cancel_at: Instant,
     data: Arc<dyn ConversationData>,
+    queue: Arc<dyn Queue>,
+    messenger: Arc<dyn Messenger>,
+    /// Set once the no-op has answered for this delivery: the reply must go another way.
+    left: LeftBehind,
 }
 
 impl Work {
@@ -202,7 +219,8 @@ impl Work {
             state.clone(),
             self.deadline.into_std(),
         )
-        .with_data(self.data.clone());
+        .with_data(self.data.clone())
+        .with_messenger(self.messenger.clone());
         let key = DeliveryKey::new(name, &inbound.delivery_id);
         let dispatch = AssertUnwindSafe(bot.dispatch(&cx, &inbound.event)).catch_unwind();
         let failure = match timeout_at(self.cancel_at, dispatch).await {
@@ -240,11 +258,25 @@ impl Work {
         let body = adapter.render(&dispatched.reply, next_state);
         let ttl = inbound.remember_for.unwrap_or(DEFAULT_TTL);
         let cached = CachedResponse::new(StatusCode::OK.as_u16(), body.clone());
+        // Known late already: send the reply another way before the delivery counts as done,
+        // so that a duplicate answered from the ledger finds the reply on its way.
+        let late = self.left.is_set();
+        if late {
+            self.after_late(&dispatched, &state).await;
+        }
         if let Err(error) = self.ledger.complete(&key, self.token, cached, ttl).await {
             // The answer still goes out; a duplicate may run the handler again.
             tracing::warn!(%error, "could not record the answer in the ledger");
         }
         tracing::info!(next_state = %dispatched.next_state, "delivered");
+        if late {
+            return Some(body);
+        }
+        // Late while the ledger was written: nothing waits for the body any more.
+        if self.left.is_set() {
+            self.after_late(&dispatched, &state).await;
+            return Some(body);
+        }
         let text = dispatched.reply.out_message().map(|m| m.body());
         let outcome = if text.is_some() {
             Outcome::Replied
@@ -253,7 +285,75 @@ impl Work {
         };
         self.log
             .record(self.record(outcome).states(&state, next_state).reply(text));
+        // No await from the check above to here: if the caller still waits, this body is the
+        // answer.
         Some(body)
+    }
+
+    /// The handler finished after the no-op answered the delivery: its reply can reach the
+    /// conversation only through the channel's send API, as a queued message; its state
+    /// change cannot reach the platform at all (in-response platforms take a state only in
+    /// the response). What is lost is logged and counted as a failure, never dropped quietly.
+    async fn after_late(&self, dispatched: &Dispatched, state: &str) {
+        let mut lost = Vec::new();
+        if dispatched.changed {
+            tracing::warn!(
+                to = %dispatched.next_state,
+                "late: the state change is lost (the platform takes a state only in a response)"
+            );
+            lost.push(format!(
+                "the move to state {:?} is lost: the platform takes a state only in the webhook's response",
+                &*dispatched.next_state
+            ));
+        }
+        if dispatched.reply.out_message().is_some() {
+            if self.route.outbox.delivers() {
+                if let Err(error) = self.queue_late_reply(dispatched).await {
+                    tracing::error!(%error, "late: the reply could not be queued: it is lost");
+                    lost.push(format!("the late reply is lost: {error}"));
+                }
+            } else {
+                tracing::error!("late: the reply is lost: this channel has no send API");
+                lost.push(
+                    "the late reply is lost: this channel has no send API (set its api_base and api_key)"
+                        .to_owned(),
+                );
+            }
+        }
+        if !lost.is_empty() {
+            let next = dispatched.changed.then_some(&*dispatched.next_state);
+            self.log.record(
+                self.record(Outcome::Failed)
+                    .states(state, next)
+                    .detail(lost.join("; ")),
+            );
+        }
+    }
+
+    /// Queues the late reply in the conversation's lane, to be sent like any other message.
+    async fn queue_late_reply(&self, dispatched: &Dispatched) -> Result<(), String> {
+        let inbound = &self.inbound;
+        let job = SendJob::late_reply(dispatched.reply.clone(), &inbound.delivery_id);
+        let new = NewJob::new(
+            &*self.route.name,
+            &inbound.conversation,
+            &inbound.delivery_id,
+            job.encode(),
+        );
+        match tokio::time::timeout(LATE_PUSH_TIMEOUT, self.queue.push(new)).await {
+            Ok(Ok(_)) => {
+                tracing::info!("late: the reply is queued for the platform's send API");
+                self.log.record(
+                    self.record(Outcome::Queued)
+                        .detail("late: the reply goes out through the send API"),
+                );
+                Ok(())
+            }
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err(format!(
+                "the queue did not answer within {LATE_PUSH_TIMEOUT:?}"
+            )),
+        }
     }
 
     fn record(&self, outcome: Outcome) -> Record {

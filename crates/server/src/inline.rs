@@ -3,6 +3,8 @@
 //! On the common path, where the work finishes in time, no task is spawned for it.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use tokio_util::task::TaskTracker;
@@ -11,13 +13,29 @@ use tokio_util::task::TaskTracker;
 pub(crate) struct Inline<F: Future<Output: Send + 'static> + Send + 'static> {
     work: Option<Pin<Box<F>>>,
     tasks: TaskTracker,
+    left: LeftBehind,
+}
+
+/// Tells the work whether its caller stopped waiting for it: once set, what the work returns
+/// reaches no one, so it must deliver its result another way (a late reply goes through the
+/// platform's send API). It is set before the work carries on in its own task, so the work
+/// sees it from there.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LeftBehind(Arc<AtomicBool>);
+
+impl LeftBehind {
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
 }
 
 impl<F: Future<Output: Send + 'static> + Send + 'static> Inline<F> {
-    pub(crate) fn new(work: F, tasks: TaskTracker) -> Self {
+    /// `work`, which reads `left` to learn whether it was left behind.
+    pub(crate) fn new(work: F, tasks: TaskTracker, left: LeftBehind) -> Self {
         Self {
             work: Some(Box::pin(work)),
             tasks,
+            left,
         }
     }
 }
@@ -41,6 +59,7 @@ impl<F: Future<Output: Send + 'static> + Send + 'static> Drop for Inline<F> {
         let Some(work) = self.work.take() else {
             return;
         };
+        self.left.0.store(true, Ordering::Release);
         // Without a runtime (it is shutting down and dropping its tasks) there is nowhere to
         // carry on: the work is dropped with it.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -56,9 +75,6 @@ impl<F: Future<Output: Send + 'static> + Send + 'static> Drop for Inline<F> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     use tokio::sync::oneshot;
 
     use super::*;
@@ -66,9 +82,11 @@ mod tests {
     #[tokio::test]
     async fn finished_in_place_it_spawns_nothing() {
         let tasks = TaskTracker::new();
-        let output = Inline::new(async { 7 }, tasks.clone()).await;
+        let left = LeftBehind::default();
+        let output = Inline::new(async { 7 }, tasks.clone(), left.clone()).await;
         assert_eq!(output, 7);
         assert!(tasks.is_empty());
+        assert!(!left.is_set());
     }
 
     #[tokio::test]
@@ -76,14 +94,16 @@ mod tests {
         let tasks = TaskTracker::new();
         let (go, wait) = oneshot::channel::<()>();
         let done = Arc::new(AtomicBool::new(false));
+        let left = LeftBehind::default();
         let work = {
-            let done = done.clone();
+            let (done, left) = (done.clone(), left.clone());
             async move {
                 let _ = wait.await;
-                done.store(true, Ordering::SeqCst);
+                // It carries on knowing that no one waits for its output.
+                done.store(left.is_set(), Ordering::SeqCst);
             }
         };
-        let mut inline = Inline::new(work, tasks.clone());
+        let mut inline = Inline::new(work, tasks.clone(), left);
         // Polled once (it waits), then the caller gives up on it.
         assert!(futures_util::poll!(&mut inline).is_pending());
         drop(inline);

@@ -29,7 +29,7 @@ use crate::app::Stores;
 use crate::config::{ConfigError, Settings, StoreKind};
 use crate::delivery_log::DeliveryLog;
 use crate::respond::Body;
-use crate::{App, Channel, Limits, Workers, admin, connection, worker};
+use crate::{App, Channel, Limits, Messages, Workers, admin, connection, worker};
 
 /// The webhook receiver. Configure it, give it a bot, and [`serve`](Server::serve).
 ///
@@ -415,11 +415,12 @@ impl Server {
             tracing::info!(url = %format_args!("http://{admin_addr}/deliveries"), "admin listener");
         }
 
+        let messages = app.messages();
         let stop = CancellationToken::new();
         let background = CancellationToken::new();
         tokio::spawn(purge_loop(app.ledger().clone(), background.clone()));
         let mut workers = tokio::task::JoinSet::new();
-        if app.has_via_api() {
+        if app.needs_workers() {
             for _ in 0..app.workers().workers {
                 workers.spawn(worker::run(app.clone(), background.clone()));
             }
@@ -450,6 +451,7 @@ impl Server {
         Ok(Running {
             local_addr,
             admin_addr,
+            messages,
             stop,
             task,
         })
@@ -483,6 +485,7 @@ impl std::fmt::Debug for Server {
 pub struct Running {
     local_addr: SocketAddr,
     admin_addr: Option<SocketAddr>,
+    messages: Messages,
     stop: CancellationToken,
     task: JoinHandle<Stopped>,
 }
@@ -496,6 +499,12 @@ impl Running {
     /// The address the admin listener listens on, if there is one.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_addr
+    }
+
+    /// Sends messages by themselves (proactive) to any conversation of a mounted channel:
+    /// from a timer, another service, anything outside a handler. Clone it freely.
+    pub fn messages(&self) -> Messages {
+        self.messages.clone()
     }
 
     /// Stops accepting, waits for in-flight requests, late handlers and queued deliveries (each

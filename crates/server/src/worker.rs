@@ -21,6 +21,8 @@ use tracing::Instrument;
 use crate::app::{App, Route};
 use crate::deliver::panic_message;
 use crate::delivery_log::{Outcome, Record};
+use crate::messages::messenger;
+use crate::send_job::SendJob;
 
 /// The first and the longest wait between attempts to record a job's outcome with a queue
 /// that cannot be reached.
@@ -64,7 +66,8 @@ enum Attempt {
     /// Done: the reply (if any) was delivered.
     Done {
         reply: Option<String>,
-        states: (String, Option<String>),
+        /// The state before and after (none for a message sent by itself).
+        states: Option<(String, Option<String>)>,
     },
     /// Failed; `progress` is the reply awaiting delivery, if the handler got that far.
     Failed {
@@ -76,6 +79,12 @@ enum Attempt {
         progress: Option<Bytes>,
         states: Option<(String, Option<String>)>,
     },
+}
+
+/// What a job is: a delivery to handle, or a message to send.
+enum Work {
+    Delivery(Box<Inbound>),
+    Send(SendJob),
 }
 
 async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
@@ -92,26 +101,47 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
         .await;
         return;
     };
-    let inbound = match route.adapter.parse(job.body.clone()) {
-        Ok(Parsed::Event(inbound)) => *inbound,
-        _ => {
-            let platform = route.adapter.platform();
+    let platform = route.adapter.platform();
+    let work = match SendJob::decode(&job.body) {
+        Some(Ok(send)) => Work::Send(send),
+        Some(Err(_)) => {
             bury(
                 app,
                 stop,
                 job,
-                "the body no longer parses",
+                "the message no longer decodes",
                 started,
                 platform,
             )
             .await;
             return;
         }
+        None => match route.adapter.parse(job.body.clone()) {
+            Ok(Parsed::Event(inbound)) => Work::Delivery(inbound),
+            _ => {
+                bury(
+                    app,
+                    stop,
+                    job,
+                    "the body no longer parses",
+                    started,
+                    platform,
+                )
+                .await;
+                return;
+            }
+        },
     };
-    let attempt = attempt(app, &route, &inbound, &job).await;
+    let (attempt, kind) = match &work {
+        Work::Delivery(inbound) => (
+            attempt(app, &route, inbound, &job).await,
+            inbound.event.kind().name(),
+        ),
+        Work::Send(send) => (send_attempt(app, &route, &job, send).await, send.kind()),
+    };
     let record = |outcome: Outcome, attempts: u32| {
-        route
-            .record(&inbound, outcome, started.elapsed())
+        Record::new(&route.name, platform, outcome, started.elapsed())
+            .delivery(kind, &job.conversation, &job.delivery_id)
             .attempt(attempts)
     };
     match attempt {
@@ -121,11 +151,11 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
             } else {
                 Outcome::NoReply
             };
-            app.log().record(
-                record(outcome, job.attempts + 1)
-                    .states(&states.0, states.1.as_deref())
-                    .reply(reply.as_deref()),
-            );
+            let mut line = record(outcome, job.attempts + 1).reply(reply.as_deref());
+            if let Some((before, after)) = &states {
+                line = line.states(before, after.as_deref());
+            }
+            app.log().record(line);
             tracing::info!("delivered");
             let finished = settle(app, stop, "mark the job finished", || {
                 app.queue().finish(job.id)
@@ -262,7 +292,7 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
     let Some(text) = checkpoint.reply.out_message().map(|m| m.body().to_owned()) else {
         return Attempt::Done {
             reply: None,
-            states,
+            states: Some(states),
         };
     };
     let outgoing = Outgoing::new(
@@ -284,7 +314,7 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
     match sent {
         Ok(()) => Attempt::Done {
             reply: Some(text),
-            states,
+            states: Some(states),
         },
         Err(error) => Attempt::Failed {
             error: format!("outbox: {error}"),
@@ -293,6 +323,42 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
             rate_limited: error.is_rate_limited(),
             progress,
             states: Some(states),
+        },
+    }
+}
+
+/// One attempt to send a queued message (no handler, no state): through the channel's
+/// outbox, like a reply.
+async fn send_attempt(app: &App, route: &Route, job: &Job, send: &SendJob) -> Attempt {
+    let mut outgoing = Outgoing::proactive(
+        &*route.name,
+        route.adapter.platform(),
+        &job.conversation,
+        &send.message_id,
+        send.reply.clone(),
+    );
+    outgoing.delivery_id.clone_from(&send.in_reply_to);
+    let text = outgoing.text().map(str::to_owned);
+    let timeout = app.workers().handler_timeout;
+    let sent = tokio::time::timeout(timeout, route.outbox.send(&outgoing))
+        .await
+        .unwrap_or_else(|_| {
+            Err(OutboxError::transient(format!(
+                "no answer within {timeout:?}"
+            )))
+        });
+    match sent {
+        Ok(()) => Attempt::Done {
+            reply: text,
+            states: None,
+        },
+        Err(error) => Attempt::Failed {
+            error: format!("outbox: {error}"),
+            retry_after: error.retry_after(),
+            permanent: !error.is_transient(),
+            rate_limited: error.is_rate_limited(),
+            progress: None,
+            states: None,
         },
     }
 }
@@ -317,7 +383,8 @@ async fn dispatch(app: &App, route: &Route, inbound: &Inbound) -> Result<Checkpo
         state.clone(),
         std::time::Instant::now() + timeout,
     )
-    .with_data(app.data().clone());
+    .with_data(app.data().clone())
+    .with_messenger(messenger(app));
     let run = AssertUnwindSafe(route.bot.dispatch(&cx, &inbound.event)).catch_unwind();
     let dispatched = match tokio::time::timeout(timeout, run).await {
         Ok(Ok(Ok(dispatched))) => dispatched,

@@ -6,6 +6,7 @@
 //! token in the registered URL (`?token=`) or an `Authorization: Bearer` header, and optionally
 //! an `X-Webhook-Signature: sha256=<hex>` HMAC of the body added by a gateway in front.
 
+mod outbox;
 mod wire;
 
 use std::borrow::Cow;
@@ -18,12 +19,15 @@ use http::request::Parts;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+pub use outbox::{API_KEY_HEADER, ImkitOutbox};
+
 use crate::auth::{
     HmacKeys, Secret, TagEncoding, TokenSet, single_header, single_query_param,
     verify_signature_header,
 };
 use crate::{
-    Adapter, ChannelSettings, Inbound, Mode, Parsed, Platform, Rejection, SettingError, json,
+    Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rejection, SettingError,
+    json,
 };
 
 /// The platform id.
@@ -41,7 +45,16 @@ pub const TOKEN_PARAM: &str = "token";
 pub const NO_OP: &[u8] = br#"{"toBotState":null,"data":null}"#;
 
 /// The settings a FUNTEK channel reads.
-const KEYS: [&str; 5] = ["token", "secret", "insecure", "deadline", "sender_id"];
+const KEYS: [&str; 8] = [
+    "token",
+    "secret",
+    "insecure",
+    "deadline",
+    "sender_id",
+    "api_base",
+    "api_key",
+    "client_message_ids",
+];
 
 /// The FUNTEK [`Platform`]: builds a [`FuntekAdapter`] from channel settings.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +67,7 @@ pub struct FuntekAdapter {
     signatures: HmacKeys,
     deadline: Duration,
     sender_id: Option<String>,
+    outbox: Option<Arc<ImkitOutbox>>,
 }
 
 /// Builds a [`FuntekAdapter`].
@@ -65,6 +79,7 @@ pub struct FuntekBuilder {
     insecure: bool,
     deadline: Option<Duration>,
     sender_id: Option<String>,
+    outbox: Option<ImkitOutbox>,
 }
 
 /// Why a [`FuntekBuilder`] refused to build.
@@ -124,6 +139,13 @@ impl FuntekBuilder {
         self
     }
 
+    /// Sends what cannot go in the response (a late handler's reply, proactive messages)
+    /// through IMKit's platform API.
+    pub fn outbox(mut self, outbox: ImkitOutbox) -> Self {
+        self.outbox = Some(outbox);
+        self
+    }
+
     /// Builds the adapter.
     ///
     /// # Errors
@@ -144,6 +166,7 @@ impl FuntekBuilder {
             signatures: HmacKeys::from_secrets(&self.secrets),
             deadline: self.deadline.unwrap_or(DEFAULT_DEADLINE),
             sender_id: self.sender_id,
+            outbox: self.outbox.map(Arc::new),
         })
     }
 }
@@ -165,8 +188,32 @@ impl Platform for Funtek {
         if let Some(deadline) = settings.positive_duration("deadline")? {
             builder = builder.deadline(deadline);
         }
-        if let Some(sender_id) = settings.text("sender_id")? {
+        let sender_id = settings.text("sender_id")?;
+        if let Some(sender_id) = sender_id {
             builder = builder.sender_id(sender_id);
+        }
+        let key = settings.secrets("api_key")?.into_iter().next();
+        match (settings.text("api_base")?, key) {
+            (Some(base), Some(key)) => {
+                let mut outbox = ImkitOutbox::new(base, key)
+                    .map_err(|e| settings.error("api_base", &e.to_string()))?
+                    .with_client_ids(settings.flag("client_message_ids")?.unwrap_or(false));
+                if let Some(sender_id) = sender_id {
+                    outbox = outbox.with_sender_id(sender_id);
+                }
+                builder = builder.outbox(outbox);
+            }
+            // Each app has its own host (`https://<app>.imkit.io`): there is no default.
+            (Some(_), None) => {
+                return Err(settings.error("api_key", "missing: api_base needs the API key"));
+            }
+            (None, Some(_)) => {
+                return Err(settings.error(
+                    "api_base",
+                    "missing: api_key needs the app's API base, e.g. https://<app>.imkit.io",
+                ));
+            }
+            (None, None) => {}
         }
         match builder.build() {
             Ok(adapter) => Ok(Some(Arc::new(adapter))),
@@ -312,6 +359,10 @@ impl Adapter for FuntekAdapter {
 
     fn no_op(&self) -> Bytes {
         Bytes::from_static(NO_OP)
+    }
+
+    fn outbox(&self) -> Option<Arc<dyn Outbox>> {
+        self.outbox.clone().map(|o| o as Arc<dyn Outbox>)
     }
 }
 

@@ -59,3 +59,29 @@ pub(super) struct ReplyMessage<'a> {
     #[serde(flatten)]
     pub(super) extra: &'a Map<String, Value>,
 }
+
+/// `POST /rooms/{roomID}/message` on the platform API: one message into a room.
+#[derive(Debug, Serialize)]
+pub(super) struct SendMessage<'a> {
+    /// A client-chosen id: IMKit updates the message with this id rather than posting
+    /// another, so a resend is not a second message.
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    pub(super) id: Option<&'a str>,
+    /// The bot's client id, as the platform admin's send takes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) sender: Option<&'a str>,
+    #[serde(flatten)]
+    pub(super) message: ReplyMessage<'a>,
+}
+
+/// The platform API's answer envelope: `RC` 0 is success.
+#[derive(Debug, Deserialize)]
+pub(super) struct ApiAnswer {
+    #[serde(rename = "RC")]
+    pub(super) rc: Option<i64>,
+    #[serde(rename = "RM", default)]
+    pub(super) rm: Option<String>,
+    /// How long a 429 asks to wait, in seconds.
+    #[serde(rename = "retryAfter", default)]
+    pub(super) retry_after: Option<u64>,
+}

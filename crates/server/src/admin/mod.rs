@@ -4,7 +4,10 @@
 //! - `GET /deliveries?limit=N&channel=C`: recent deliveries, newest first, and totals.
 //! - `GET /dead-letters`: deliveries given up on.
 //! - `POST /dead-letters/{id}/replay`: queue one again.
+//! - `POST /conversations/{channel}/{conversation}/messages`: send a message by itself.
 //! - `GET /healthz`, `GET /readyz`.
+
+mod conversations;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -17,10 +20,22 @@ use crate::respond::{self, Body};
 const MAX_LIMIT: usize = 1000;
 
 /// Answers one admin request.
-pub(crate) async fn handle<B>(app: &App, request: Request<B>) -> Response<Body> {
+pub(crate) async fn handle<B>(app: &App, request: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
+    if let Some((channel, conversation)) = conversations::target(&path) {
+        if method != Method::POST {
+            return respond::method_not_allowed("POST");
+        }
+        let read_for = app.limits().body_timeout;
+        let body = request.into_body();
+        return conversations::post(app, &channel, &conversation, body, read_for).await;
+    }
     match path.as_str() {
         "/healthz" => app.health(&method),
         "/readyz" => app.readiness(&method).await,

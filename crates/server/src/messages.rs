@@ -1,0 +1,117 @@
+//! Proactive messages: what a bot says by itself, from a timer, another service or another
+//! conversation's handler. [`Messages`] queues each as a [`SendJob`] in its conversation's
+//! lane and returns once the queue holds it; the workers send it through the channel's
+//! outbox like any reply.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use botwire_core::{BoxError, Messenger, OutMessage, Reply};
+use botwire_store::{NewJob, StoreError};
+
+use crate::App;
+use crate::send_job::SendJob;
+
+/// The longest conversation id accepted (the platforms' ids are far shorter).
+const MAX_CONVERSATION: usize = 512;
+
+/// Sends messages by themselves to any conversation of a mounted channel. Cheap to clone; get
+/// one from [`Running::messages`](crate::Running::messages) or [`App::messages`], and in a
+/// handler use [`Context::send`](botwire_core::Context::send).
+#[derive(Clone)]
+pub struct Messages {
+    app: App,
+}
+
+/// Why a message was not accepted. Nothing was queued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// No channel of this name is mounted.
+    #[error("no channel named {0:?} is mounted")]
+    UnknownChannel(String),
+    /// The channel has nothing that reaches its platform (no send API or outbox configured):
+    /// the message would only be logged.
+    #[error("channel {0:?} cannot send: configure its send API or an outbox_url")]
+    CannotSend(String),
+    /// The text is empty, or the conversation is empty or too long.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// Too many jobs are waiting; try again later.
+    #[error("too many messages are waiting (capacity {capacity}); retry later")]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+    /// The store is down.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(StoreError),
+}
+
+impl Messages {
+    pub(crate) fn new(app: App) -> Self {
+        Self { app }
+    }
+
+    /// Queues `message` for `conversation` of `channel`, after what that conversation already
+    /// has queued, and returns its id once the queue holds it (on disk, with a durable store).
+    ///
+    /// # Errors
+    /// See [`SendError`]; nothing was queued.
+    pub async fn send(
+        &self,
+        channel: &str,
+        conversation: &str,
+        message: impl Into<OutMessage>,
+    ) -> Result<String, SendError> {
+        let message = message.into();
+        if message.body().is_empty() {
+            return Err(SendError::Invalid("the message has no text"));
+        }
+        if conversation.is_empty() || conversation.len() > MAX_CONVERSATION {
+            return Err(SendError::Invalid(
+                "the conversation must be 1 to 512 bytes long",
+            ));
+        }
+        let route = self
+            .app
+            .route_by_channel(channel)
+            .ok_or_else(|| SendError::UnknownChannel(channel.to_owned()))?;
+        if !route.outbox.delivers() {
+            return Err(SendError::CannotSend(channel.to_owned()));
+        }
+        let job = SendJob::proactive(Reply::message(message));
+        let new = NewJob::new(channel, conversation, &job.message_id, job.encode());
+        match self.app.queue().push(new).await {
+            Ok(_) => {
+                tracing::info!(channel, conversation, id = %job.message_id, "message queued");
+                Ok(job.message_id)
+            }
+            Err(StoreError::QueueFull { capacity }) => Err(SendError::QueueFull { capacity }),
+            Err(error) => Err(SendError::Unavailable(error)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Messages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Messages").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Messenger for Messages {
+    async fn send(
+        &self,
+        channel: &str,
+        conversation: &str,
+        message: OutMessage,
+    ) -> Result<String, BoxError> {
+        Ok(Messages::send(self, channel, conversation, message).await?)
+    }
+}
+
+/// The messenger handlers' contexts carry.
+pub(crate) fn messenger(app: &App) -> Arc<dyn Messenger> {
+    Arc::new(Messages::new(app.clone()))
+}
