@@ -195,10 +195,11 @@ impl ChannelSettings {
 
     /// An error about `key`, naming where it came from.
     pub fn error(&self, key: &str, what: &str) -> SettingError {
-        let source = self
-            .entries
-            .get(key)
-            .map_or_else(|| format!("{}.{key}", self.name), |(_, s)| s.clone());
+        let source = match self.entries.get(key) {
+            Some((_, source)) => source.clone(),
+            None if self.name.is_empty() => key.to_owned(),
+            None => format!("{}.{key}", self.name),
+        };
         problem(&source, what)
     }
 }

@@ -213,12 +213,25 @@ impl Settings {
     }
 }
 
-#[derive(Default)]
 struct Builder {
     server: ChannelSettings,
     limits: ChannelSettings,
     queue: ChannelSettings,
     channels: BTreeMap<String, ChannelSettings>,
+}
+
+impl Default for Builder {
+    /// Named as the file's tables are, so that an error about a setting left unset still
+    /// says where it goes (`queue.retry_max`, not `.retry_max`).
+    fn default() -> Self {
+        Self {
+            // Top-level keys: an error names the key alone.
+            server: ChannelSettings::new(""),
+            limits: ChannelSettings::new("limits"),
+            queue: ChannelSettings::new("queue"),
+            channels: BTreeMap::new(),
+        }
+    }
 }
 
 impl Builder {
