@@ -32,11 +32,20 @@ async fn start(data_dir: &std::path::Path, api: &FakeApi) -> (Child, SocketAddr)
 /// The sample bot with these settings, its Chatwork replies going to `api`; returns the
 /// process and the address it listens on (read from its log).
 async fn start_with(settings: &[(&str, &str)], api: &FakeApi) -> (Child, SocketAddr) {
+    let (child, addr, _) = start_full(settings, api).await;
+    (child, addr)
+}
+
+/// The same, and the admin listener's address when the settings turn it on.
+async fn start_full(
+    settings: &[(&str, &str)],
+    api: &FakeApi,
+) -> (Child, SocketAddr, Option<SocketAddr>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_echo-bot"))
         .env_clear()
+        .env("BOTWIRE_ADMIN_LISTEN", "off")
         .envs(settings.iter().copied())
         .env("BOTWIRE_LISTEN", "127.0.0.1:0")
-        .env("BOTWIRE_ADMIN_LISTEN", "off")
         .env("BOTWIRE_CHATWORK_TOKEN", TOKEN)
         .env("BOTWIRE_CHATWORK_API_TOKEN", "crash-api-token")
         .env("BOTWIRE_CHATWORK_API_BASE", api.base())
@@ -49,10 +58,12 @@ async fn start_with(settings: &[(&str, &str)], api: &FakeApi) -> (Child, SocketA
         .expect("the sample bot starts");
     let stdout = child.stdout.take().expect("piped");
     let mut lines = BufReader::new(stdout).lines();
-    let addr = tokio::time::timeout(GUARD, async {
+    let (addr, admin) = tokio::time::timeout(GUARD, async {
+        let mut admin = None;
         while let Some(line) = lines.next_line().await.expect("its log") {
+            admin = admin.or_else(|| admin_on(&line));
             if let Some(addr) = listening_on(&line) {
-                return addr;
+                return (addr, admin);
             }
         }
         panic!("the sample bot exited before listening");
@@ -61,7 +72,20 @@ async fn start_with(settings: &[(&str, &str)], api: &FakeApi) -> (Child, SocketA
     .expect("the sample bot listens");
     // Keep draining its log so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
+    (child, addr, admin)
+}
+
+/// The address in an "admin listener url=http://…/deliveries" log line.
+fn admin_on(line: &str) -> Option<SocketAddr> {
+    let plain = strip_ansi(line);
+    if !plain.contains("admin listener") {
+        return None;
+    }
+    plain
+        .split_whitespace()
+        .find_map(|field| field.strip_prefix("url=http://"))
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|addr| addr.parse().ok())
 }
 
 /// The address in a "botwire is listening addr=…" log line.
@@ -162,6 +186,47 @@ async fn kill_9_loses_nothing_acknowledged_and_keeps_what_was_taught() {
         twice
     );
     bot.kill().await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proactive_message_accepted_before_kill_9_arrives_after_the_restart() {
+    let data = tempfile::tempdir().expect("a temp dir");
+    let dir = data.path().to_str().expect("a utf-8 path");
+    let mut api = FakeApi::start().await;
+    // The first attempt fails; its retry waits an hour, longer than this run lives.
+    api.answer(500, &[]);
+    let first_run = [
+        ("BOTWIRE_DATA_DIR", dir),
+        ("BOTWIRE_ADMIN_LISTEN", "127.0.0.1:0"),
+        ("BOTWIRE_QUEUE_RETRY_BASE", "1h"),
+        ("BOTWIRE_QUEUE_RETRY_MAX", "1h"),
+    ];
+    let (mut bot, _, admin) = start_full(&first_run, &api).await;
+    let admin = admin.expect("an admin listener");
+    for text in ["remember the meeting", "and bring the slides"] {
+        let request = http::Request::post(format!("/conversations/chatwork/{ROOM}/messages"))
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::new(bytes::Bytes::from(format!(
+                r#"{{"text":"{text}"}}"#
+            ))))
+            .expect("request");
+        let accepted = tcp::send(admin, request).await.expect("answered");
+        assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.text());
+    }
+    bot.kill().await.expect("kill -9");
+
+    let second_run = [
+        ("BOTWIRE_DATA_DIR", dir),
+        ("BOTWIRE_QUEUE_RETRY_BASE", "1ms"),
+    ];
+    let (mut bot, _) = start_with(&second_run, &api).await;
+    assert_eq!(reply(&mut api).await, "remember the meeting");
+    assert_eq!(reply(&mut api).await, "and bring the slides");
+    bot.kill().await.expect("stopped");
+    // Once each: whatever reached the API was the failed attempt or these two.
+    while let Some(post) = api.try_next_post() {
+        assert_ne!(post.status, 200, "sent twice: {post:?}");
+    }
 }
 
 /// Sends numbered deliveries from eight senders, to the addresses in turn, until they stop
