@@ -3,9 +3,13 @@
 //! documented request shape, in order, once; failures retried, then dead-lettered, replayed.
 
 use botwire::{Running, Server, Settings};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use botwire_testkit::chatwork_api::FakeApi as FakeChatwork;
 use botwire_testkit::webhook_receiver::{Delivered, Receiver};
 use botwire_testkit::wechatpadpro_api::FakeApi as FakeGateway;
-use botwire_testkit::{TestResponse, kamigo, tcp, wechatpadpro};
+use botwire_testkit::{TestResponse, chatwork, kamigo, tcp, wechatpadpro};
 use http::StatusCode;
 
 const WECHAT_SECRET: &str = "wechat-secret";
@@ -228,6 +232,92 @@ async fn kamigo_replies_reach_the_users_service_signed_as_standard_webhooks() {
     send_kamigo(other.local_addr(), kamigo::message("hi")).await;
     assert!(stranger.next_message().await.verified.is_err());
     other.shutdown().await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chatwork_replies_keep_under_its_limits_and_arrive_in_order_per_room() {
+    const ROOMS: u64 = 25;
+    const PER_ROOM: u64 = 20;
+    let window = Duration::from_millis(500);
+    let mut api = FakeChatwork::start().await;
+    // Chatwork's two limits, scaled down: 50 calls per token and 5 posts per room a window.
+    api.enforce_limits((50, window), (5, window));
+    let token = chatwork::Signer::sample_token();
+    let base = api.base();
+    let server = start(&[
+        ("BOTWIRE_CHATWORK_TOKEN", &token),
+        ("BOTWIRE_CHATWORK_API_TOKEN", "api-token"),
+        ("BOTWIRE_CHATWORK_API_BASE", &base),
+        ("BOTWIRE_CHATWORK_RATE_LIMIT", "50/500ms"),
+        ("BOTWIRE_CHATWORK_CONVERSATION_RATE_LIMIT", "5/500ms"),
+    ])
+    .await;
+    let (addr, admin) = (server.local_addr(), server.admin_addr().expect("admin"));
+    let signer = chatwork::Signer::new(&token).expect("base64");
+
+    for n in 0..PER_ROOM {
+        for room in 1..=ROOMS {
+            let event = chatwork::message_created(&format!("{room}:{n}")).room(room);
+            let response = tcp::send(addr, signer.request("/webhooks/chatwork", event))
+                .await
+                .expect("answered");
+            assert_eq!(response.status, StatusCode::OK);
+        }
+    }
+    let mut by_room: HashMap<String, Vec<u64>> = HashMap::new();
+    for _ in 0..ROOMS * PER_ROOM {
+        let posted = api.next_message().await;
+        let (room, n) = posted.body.split_once(':').expect("room:n");
+        assert_eq!(room, posted.room);
+        by_room
+            .entry(posted.room.clone())
+            .or_default()
+            .push(n.parse().expect("a number"));
+    }
+    assert_eq!(by_room.len() as u64, ROOMS);
+    for (room, sent) in &by_room {
+        assert_eq!(*sent, (0..PER_ROOM).collect::<Vec<_>>(), "room {room}");
+    }
+    // Kept under both limits by the client: no 429 to wait out, and nothing given up on.
+    assert_eq!(api.limited(), 0);
+    let dead = tcp::get(admin, "/dead-letters").await.expect("answered");
+    assert_eq!(
+        dead.json()["dead_letters"].as_array().map(Vec::len),
+        Some(0)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_and_never_spends_an_attempt() {
+    let mut api = FakeChatwork::start().await;
+    // More 429s than attempts allowed: none of them counts.
+    for _ in 0..5 {
+        api.answer(429, &[("retry-after", "0")]);
+    }
+    let token = chatwork::Signer::sample_token();
+    let base = api.base();
+    let server = start(&[
+        ("BOTWIRE_CHATWORK_TOKEN", &token),
+        ("BOTWIRE_CHATWORK_API_TOKEN", "api-token"),
+        ("BOTWIRE_CHATWORK_API_BASE", &base),
+        ("BOTWIRE_CHATWORK_RATE_LIMIT", "off"),
+        ("BOTWIRE_CHATWORK_CONVERSATION_RATE_LIMIT", "off"),
+    ])
+    .await;
+    let signer = chatwork::Signer::new(&token).expect("base64");
+    let response = tcp::send(
+        server.local_addr(),
+        signer.request("/webhooks/chatwork", chatwork::message_created("patience")),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(response.status, StatusCode::OK);
+    for _ in 0..5 {
+        assert_eq!(api.next_post().await.status, 429);
+    }
+    assert_eq!(api.next_message().await.body, "patience");
     server.shutdown().await;
 }
 

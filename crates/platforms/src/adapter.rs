@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http::request::Parts;
 
-use crate::Outbox;
+use crate::{Outbox, RateLimits};
 
 /// One mounted webhook of one platform.
 pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
@@ -66,6 +66,13 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     /// own outbox, or the log.
     fn outbox(&self) -> Option<Arc<dyn Outbox>> {
         None
+    }
+
+    /// The limits the platform's send API documents, which botwire keeps to on the client
+    /// side when it sends through [`outbox`](Adapter::outbox) (none by default). Settings
+    /// override them.
+    fn rate_limits(&self) -> RateLimits {
+        RateLimits::none()
     }
 }
 

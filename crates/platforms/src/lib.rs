@@ -17,6 +17,7 @@ mod http_outbox;
 mod json;
 pub mod kamigo;
 mod outbox;
+mod rate_limit;
 mod settings;
 pub mod standard_webhooks;
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub use adapter::{Adapter, Inbound, Mode, Parsed, Rejection};
 pub use api::ClientError;
 pub use http_outbox::HttpOutbox;
 pub use outbox::{LogOutbox, Outbox, OutboxError, Outgoing};
+pub use rate_limit::{InvalidRate, Rate, RateLimited, RateLimits};
 pub use settings::{ChannelSettings, SettingError, SettingValue};
 
 /// Builds a platform's adapter from a channel's settings.

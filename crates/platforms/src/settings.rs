@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::auth::Secret;
+use crate::{InvalidRate, Rate};
 
 /// A setting's value as it was written: environment variables are always text.
 #[derive(Clone, PartialEq, Eq)]
@@ -39,12 +40,14 @@ pub struct SettingError {
 }
 
 /// Keys every channel has, read by the server rather than the platform.
-const COMMON_KEYS: [&str; 5] = [
+const COMMON_KEYS: [&str; 7] = [
     "platform",
     "path",
     "allow_from",
     "outbox_url",
     "outbox_secret",
+    "rate_limit",
+    "conversation_rate_limit",
 ];
 
 impl ChannelSettings {
@@ -162,6 +165,21 @@ impl ChannelSettings {
                 .map(Some)
                 .map_err(|_| problem(source, HINT)),
             Some((_, source)) => Err(problem(source, HINT)),
+        }
+    }
+
+    /// A rate limit written `N/DURATION` (`300/5m`) or `off`: `None` when unset, `Some(None)`
+    /// for `off`.
+    ///
+    /// # Errors
+    /// When the value is neither.
+    pub fn rate(&self, key: &str) -> Result<Option<Option<Rate>>, SettingError> {
+        match self.entries.get(key) {
+            None => Ok(None),
+            Some((SettingValue::Text(text), source)) => Rate::parse(text)
+                .map(Some)
+                .map_err(|e| problem(source, &e.to_string())),
+            Some((_, source)) => Err(problem(source, &InvalidRate.to_string())),
         }
     }
 
@@ -289,6 +307,26 @@ mod tests {
         let mut bad = ChannelSettings::new("c");
         bad.set("deadline", SettingValue::Text("soon".into()), "X");
         assert!(bad.duration("deadline").is_err());
+    }
+
+    #[test]
+    fn rates_are_read_or_refused_naming_the_setting() {
+        let s = ChannelSettings::new("chatwork")
+            .with("rate_limit", "50/1s")
+            .with("conversation_rate_limit", "off")
+            .with("bad", "fast");
+        assert_eq!(
+            s.rate("rate_limit").unwrap(),
+            Some(Some(Rate::new(50, Duration::from_secs(1))))
+        );
+        assert_eq!(s.rate("conversation_rate_limit").unwrap(), Some(None));
+        assert_eq!(s.rate("unset").unwrap(), None);
+        let error = s.rate("bad").unwrap_err();
+        assert_eq!(error.origin, "chatwork.bad");
+        assert!(error.problem.contains("N/DURATION"), "{error}");
+        let mut typed = ChannelSettings::new("c");
+        typed.set("rate_limit", SettingValue::Integer(5), "X");
+        assert!(typed.rate("rate_limit").is_err());
     }
 
     #[test]

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::{Bot, BoxError, ConversationData};
-use botwire_platforms::{Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed, Rejection};
+use botwire_platforms::{
+    Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed, RateLimited, RateLimits, Rejection,
+};
 use botwire_store::{Intake, Ledger, Queue, StateStore};
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
@@ -112,11 +114,24 @@ impl App {
                 .bot
                 .or_else(|| defaults.bot.clone())
                 .ok_or_else(|| ServeError::NoBot(channel.name.to_string()))?;
-            let outbox = channel
+            let platform_api = channel
+                .adapter
+                .outbox()
+                .filter(|_| channel.outbox.is_none());
+            // The platform's documented limits belong to its own API, not to an outbox of
+            // the user's.
+            let rate_limits = channel.rate_limits.unwrap_or_else(|| match &platform_api {
+                Some(_) => channel.adapter.rate_limits(),
+                None => RateLimits::none(),
+            });
+            let mut outbox = channel
                 .outbox
-                .or_else(|| channel.adapter.outbox())
+                .or(platform_api)
                 .or_else(|| defaults.outbox.clone())
                 .unwrap_or_else(|| Arc::new(LogOutbox));
+            if !rate_limits.is_none() && outbox.delivers() {
+                outbox = Arc::new(RateLimited::new(outbox, rate_limits));
+            }
             let route = Arc::new(Route {
                 name: channel.name.clone(),
                 adapter: channel.adapter,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use botwire_core::Bot;
-use botwire_platforms::{Adapter, Outbox};
+use botwire_platforms::{Adapter, Outbox, RateLimits};
 
 /// One mounted webhook. Built from settings by [`Server::from_env`](crate::Server::from_env), or
 /// by hand with [`Channel::new`] and [`Server::channel`](crate::Server::channel).
@@ -18,6 +18,8 @@ pub struct Channel {
     pub(crate) bot: Option<Arc<Bot>>,
     pub(crate) outbox: Option<Arc<dyn Outbox>>,
     pub(crate) allow_from: Vec<IpNet>,
+    /// `None`: the platform's documented limits when sending through its own API.
+    pub(crate) rate_limits: Option<RateLimits>,
 }
 
 impl Channel {
@@ -35,6 +37,7 @@ impl Channel {
             bot: None,
             outbox: None,
             allow_from: Vec::new(),
+            rate_limits: None,
         }
     }
 
@@ -57,6 +60,15 @@ impl Channel {
     #[must_use]
     pub fn with_outbox(mut self, outbox: impl Outbox) -> Self {
         self.outbox = Some(Arc::new(outbox));
+        self
+    }
+
+    /// Keeps this channel's sends within `limits` instead of the platform's documented ones
+    /// (which apply only when it sends through the platform's own API client).
+    /// [`RateLimits::none`] turns client-side limiting off.
+    #[must_use]
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
         self
     }
 

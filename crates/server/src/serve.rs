@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use botwire_core::{Bot, ConversationData, MemoryData};
 use botwire_platforms::auth::Secret;
-use botwire_platforms::{HttpOutbox, Outbox};
+use botwire_platforms::{HttpOutbox, Outbox, RateLimits};
 use botwire_store::{
     EmbeddedOptions, EmbeddedStore, Intake, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore,
     Queue, StateStore,
@@ -197,14 +197,27 @@ impl Server {
             };
             match platform.configure(&spec.settings)? {
                 Some(adapter) => {
-                    let mut channel = Channel::from_arc(&spec.name, adapter)
+                    let mut channel = Channel::from_arc(&spec.name, adapter.clone())
                         .at(spec.path)
                         .allow_from(spec.allow_from);
                     // A URL of the user's own wins over the platform's send API.
-                    if let Some(outbox) = HttpOutbox::from_settings(&spec.settings)? {
+                    let http_outbox = HttpOutbox::from_settings(&spec.settings)?;
+                    let defaults = match (&http_outbox, adapter.outbox()) {
+                        (None, Some(_)) => adapter.rate_limits(),
+                        _ => RateLimits::none(),
+                    };
+                    if let Some(outbox) = http_outbox {
                         // Not the URL itself: it may carry credentials.
                         tracing::info!(channel = %spec.name, "replies are posted to its outbox_url");
                         channel = channel.with_outbox(outbox);
+                    }
+                    let token = spec.settings.rate("rate_limit")?;
+                    let conversation = spec.settings.rate("conversation_rate_limit")?;
+                    if token.is_some() || conversation.is_some() {
+                        channel = channel.with_rate_limits(RateLimits {
+                            token: token.unwrap_or(defaults.token),
+                            conversation: conversation.unwrap_or(defaults.conversation),
+                        });
                     }
                     server = server.channel(channel);
                 }

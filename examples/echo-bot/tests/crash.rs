@@ -44,6 +44,10 @@ async fn start_full(
     let mut child = Command::new(env!("CARGO_BIN_EXE_echo-bot"))
         .env_clear()
         .env("BOTWIRE_ADMIN_LISTEN", "off")
+        // The fake API has no limits; thousands of replies to one room would take hours
+        // at Chatwork's 10 posts per 10 s.
+        .env("BOTWIRE_CHATWORK_RATE_LIMIT", "off")
+        .env("BOTWIRE_CHATWORK_CONVERSATION_RATE_LIMIT", "off")
         .envs(settings.iter().copied())
         .env("BOTWIRE_LISTEN", "127.0.0.1:0")
         .env("BOTWIRE_CHATWORK_TOKEN", TOKEN)

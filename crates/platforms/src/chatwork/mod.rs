@@ -24,8 +24,8 @@ pub use outbox::{ChatworkOutbox, DEFAULT_API_BASE};
 
 use crate::auth::{HmacKeys, Secret, TagEncoding, single_header, single_query_param, verify_tag};
 use crate::{
-    Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rejection, SettingError,
-    json,
+    Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rate, RateLimits, Rejection,
+    SettingError, json,
 };
 
 /// The platform id.
@@ -268,6 +268,15 @@ impl Adapter for ChatworkAdapter {
 
     fn outbox(&self) -> Option<Arc<dyn Outbox>> {
         self.outbox.clone().map(|o| o as Arc<dyn Outbox>)
+    }
+
+    /// 300 requests per 5 minutes per API token, 10 posts per 10 s per room (Chatwork's API
+    /// documentation).
+    fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            token: Some(Rate::new(300, Duration::from_secs(5 * 60))),
+            conversation: Some(Rate::new(10, Duration::from_secs(10))),
+        }
     }
 }
 

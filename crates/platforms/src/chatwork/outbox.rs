@@ -13,6 +13,8 @@ use crate::{Outbox, OutboxError, Outgoing};
 
 /// Chatwork's API base.
 pub const DEFAULT_API_BASE: &str = "https://api.chatwork.com/v2";
+/// The window of Chatwork's limit on posts per room.
+const ROOM_WINDOW: Duration = Duration::from_secs(10);
 
 /// Posts replies to Chatwork rooms with an API token, honouring the rate limit: after a 429 or
 /// a response saying no calls remain, every send waits (as a rate limit, not a failure) until
@@ -83,19 +85,27 @@ impl Outbox for ChatworkOutbox {
         let response = self.api.send(request).await?;
         // The window's reset, when this answer says no calls remain (or is a 429).
         let wait = rate_limit_wait(response.headers());
+        let asked = crate::api::retry_after(response.headers());
         if response.status().is_success() {
             if let Some(wait) = wait {
                 self.pause(wait);
             }
             return Ok(());
         }
-        let mut error = self.api.failure(response).await;
-        if error.is_rate_limited() {
-            let wait = wait.or(error.retry_after()).unwrap_or_default();
-            self.pause(wait);
-            error = OutboxError::rate_limited(error.to_string(), wait);
+        let error = self.api.failure(response).await;
+        if !error.is_rate_limited() {
+            return Err(error);
         }
-        Err(error)
+        Err(match wait {
+            // The token's window is spent: every room waits for its reset.
+            Some(wait) => {
+                self.pause(wait);
+                OutboxError::rate_limited(error.to_string(), wait)
+            }
+            // No reset named: the room's own limit (10 posts in 10 s). Only this room waits,
+            // as long as it is asked to or for the room's window.
+            None => OutboxError::rate_limited(error.to_string(), asked.unwrap_or(ROOM_WINDOW)),
+        })
     }
 }
 

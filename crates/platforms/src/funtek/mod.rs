@@ -26,8 +26,8 @@ use crate::auth::{
     verify_signature_header,
 };
 use crate::{
-    Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rejection, SettingError,
-    json,
+    Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rate, RateLimits, Rejection,
+    SettingError, json,
 };
 
 /// The platform id.
@@ -363,6 +363,14 @@ impl Adapter for FuntekAdapter {
 
     fn outbox(&self) -> Option<Arc<dyn Outbox>> {
         self.outbox.clone().map(|o| o as Arc<dyn Outbox>)
+    }
+
+    /// 1,000 requests a minute per API key (IMKit's newer documentation).
+    fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            token: Some(Rate::new(1000, Duration::from_secs(60))),
+            conversation: None,
+        }
     }
 }
 

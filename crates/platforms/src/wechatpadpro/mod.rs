@@ -25,8 +25,8 @@ pub use outbox::WeChatPadProOutbox;
 
 use crate::auth::{HmacKeys, Secret, TagEncoding, single_header, verify_signature_header};
 use crate::{
-    Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rejection, SettingError,
-    json,
+    Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rate, RateLimits, Rejection,
+    SettingError, json,
 };
 
 /// The platform id.
@@ -408,6 +408,15 @@ impl Adapter for WeChatPadProAdapter {
 
     fn outbox(&self) -> Option<Arc<dyn Outbox>> {
         self.outbox.clone().map(|o| o as Arc<dyn Outbox>)
+    }
+
+    /// The gateway documents no limit, and WeChat punishes bursts: 20 messages a minute per
+    /// conversation, a pace a person keeps.
+    fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            token: None,
+            conversation: Some(Rate::new(20, Duration::from_secs(60))),
+        }
     }
 }
 
