@@ -3,13 +3,15 @@
 //! The answer is the platform's acknowledgement, given as soon as the queue holds the delivery;
 //! the ledger then remembers that acknowledgement, so a duplicate gets the same bytes and is
 //! not queued twice. A full queue is a 503 for senders that resend; a sender that never resends
-//! (Chatwork) gets its 200 and the delivery is kept as a dead letter, to be replayed.
+//! (Chatwork) gets its 200 and the delivery is queued past the capacity (`push_kept`), to be
+//! handled in its conversation's turn; only a store that can hold no more (memory, at twice
+//! its capacity) keeps it as a dead letter.
 
 use std::sync::Arc;
 
 use botwire_platforms::{Inbound, Rejection};
 use botwire_store::{
-    CachedResponse, Claim, DeliveryKey, Intake, Ledger, NewJob, Queue, StoreError, Waited,
+    CachedResponse, Claim, DeliveryKey, Intake, Kept, Ledger, NewJob, Queue, StoreError, Waited,
 };
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -112,13 +114,24 @@ impl Acceptance<'_> {
                 true
             }
             Err(StoreError::QueueFull { capacity }) if !adapter.sender_retries() => {
-                // This sender never resends: keep the delivery rather than drop it.
-                tracing::error!(
-                    capacity,
-                    "the queue is full: kept the delivery as a dead letter (replay it later)"
-                );
-                match self.queue.bury_new(job, "queue_full").await {
-                    Ok(_) => {
+                // This sender never resends: keep the delivery past the capacity, in its
+                // conversation's lane, rather than drop it or park it for a person.
+                match self.queue.push_kept(job).await {
+                    Ok(Kept::Queued(_)) => {
+                        tracing::warn!(
+                            capacity,
+                            "the queue is past its capacity: kept the delivery in its lane"
+                        );
+                        self.log.record(
+                            record(Outcome::Queued).detail("kept past the queue's capacity"),
+                        );
+                        true
+                    }
+                    Ok(Kept::Buried(_)) => {
+                        tracing::error!(
+                            capacity,
+                            "the queue can hold no more: kept the delivery as a dead letter"
+                        );
                         self.log
                             .record(record(Outcome::DeadLetter).detail("the queue was full"));
                         true

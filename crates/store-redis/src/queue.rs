@@ -35,7 +35,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use botwire_store::{
-    ConversationKey, DeadLetter, Job, JobId, MemoryQueue, NewJob, Queue, QueueStats, StoreError,
+    ConversationKey, DeadLetter, Job, JobId, Kept, MemoryQueue, NewJob, Queue, QueueStats,
+    StoreError,
 };
 use bytes::Bytes;
 use redis::AsyncCommands;
@@ -749,18 +750,23 @@ impl RedisStore {
         )))
     }
 
-    /// Adds a job to its partition's stream; its id, and whether this instance holds the
-    /// partition (it was then admitted locally at once).
+    /// Adds a job to its partition's stream, within the partition's share of the capacity
+    /// when `bounded`; its id.
     async fn append(
         &self,
         job: &NewJob,
         attempts: u32,
         progress: Option<&Bytes>,
+        bounded: bool,
     ) -> Result<JobId, StoreError> {
         let partition = self.partition_of(&job.channel, &job.conversation);
         let mut conn = self.conn.clone();
         let stream = self.queue_key(partition, "stream");
-        let share = self.queue.capacity.div_ceil(self.queue.partitions as usize);
+        let share = if bounded {
+            self.queue.capacity.div_ceil(self.queue.partitions as usize)
+        } else {
+            usize::MAX
+        };
         let accepted = now_ms().to_string();
         let entry: Option<String> = BOUNDED_XADD
             .key(&stream)
@@ -813,7 +819,15 @@ impl Queue for RedisStore {
             // The first push of a fresh instance: take partitions before writing.
             self.look(true).await?;
         }
-        self.append(&job, 0, None).await
+        self.append(&job, 0, None, true).await
+    }
+
+    /// Past the capacity, in the partition's stream: Redis's memory bounds it then.
+    async fn push_kept(&self, job: NewJob) -> Result<Kept, StoreError> {
+        if self.queue.owned().is_empty() {
+            self.look(true).await?;
+        }
+        self.append(&job, 0, None, false).await.map(Kept::Queued)
     }
 
     async fn take(&self) -> Result<Job, StoreError> {
@@ -913,7 +927,7 @@ impl Queue for RedisStore {
         };
         let job = letter.job;
         let new = NewJob::new(job.channel, job.conversation, job.delivery_id, job.body);
-        self.append(&new, 0, job.progress.as_ref()).await?;
+        self.append(&new, 0, job.progress.as_ref(), true).await?;
         let mut conn = self.conn.clone();
         redis::pipe()
             .atomic()

@@ -116,6 +116,19 @@ impl DeadLetter {
     }
 }
 
+/// What became of a delivery accepted with [`Queue::push_kept`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Queued in its conversation's lane, past the capacity; it is handed out in turn.
+    Queued(JobId),
+    /// Kept as a dead letter: this store could hold no more (memory), so it waits for a
+    /// replay.
+    Buried(JobId),
+}
+
+/// The reason a delivery [`Queue::push_kept`] could not queue is kept as a dead letter with.
+pub const KEPT_FULL: &str = "queue_full";
+
 /// How full a queue is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -142,6 +155,18 @@ pub trait Queue: Send + Sync + 'static {
     /// [`StoreError::QueueFull`] at capacity; [`StoreError::Unavailable`] when the backend is
     /// down.
     async fn push(&self, job: NewJob) -> Result<JobId, StoreError>;
+
+    /// Accepts a job for a sender that never resends (Chatwork), past the capacity that
+    /// [`push`](Queue::push) keeps for senders that retry: it goes to the back of its lane
+    /// and is handed out in turn, as the backlog drains, with no one replaying it. A store
+    /// that can hold no more keeps it as a dead letter ([`Kept::Buried`], reason
+    /// [`KEPT_FULL`]); that is what this default does.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the backend is down.
+    async fn push_kept(&self, job: NewJob) -> Result<Kept, StoreError> {
+        self.bury_new(job, KEPT_FULL).await.map(Kept::Buried)
+    }
 
     /// Waits for a job whose conversation has none in progress, and hands it out. Must be
     /// cancel-safe: a take that is dropped before it returns takes nothing.

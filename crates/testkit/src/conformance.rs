@@ -24,8 +24,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use botwire_store::{
-    CachedResponse, Claim, ClaimToken, ConversationKey, DeliveryKey, JobId, Ledger, NewJob, Queue,
-    StateStore, StoreError, Versioned, Waited,
+    CachedResponse, Claim, ClaimToken, ConversationKey, DeliveryKey, JobId, KEPT_FULL, Kept,
+    Ledger, NewJob, Queue, StateStore, StoreError, Versioned, Waited,
 };
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -373,6 +373,28 @@ pub async fn queue<Q: Queue, F: Fn(usize) -> Q>(fresh: F) {
     assert!(queue.push(job("c", 1)).await.is_err());
     queue.finish(a1.id).await.expect("queue: finish");
     queue.push(job("c", 1)).await.expect("queue: room again");
+
+    // Past the capacity, a kept job (a sender that never resends) is queued in its lane's
+    // order, or, where the store can hold no more, kept as a dead letter; never refused.
+    let queue = fresh(1);
+    queue.push(job("k", 1)).await.expect("queue: push");
+    assert!(queue.push(job("k", 2)).await.is_err());
+    match queue
+        .push_kept(job("k", 2))
+        .await
+        .expect("queue: push_kept")
+    {
+        Kept::Queued(_) => {
+            let first = queue.take().await.expect("queue: take");
+            assert_eq!(first.delivery_id, "k-1");
+            queue.finish(first.id).await.expect("queue: finish");
+            assert_eq!(take_id(&queue).await, "k-2", "after its lane's earlier job");
+        }
+        Kept::Buried(id) => {
+            let dead = queue.dead_letters().await.expect("queue: dead letters");
+            assert!(dead.iter().any(|d| d.job.id == id && d.reason == KEPT_FULL));
+        }
+    }
 
     // Buried jobs free their lane, are listed, and replay with their progress.
     let queue = fresh(10);

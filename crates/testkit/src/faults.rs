@@ -22,7 +22,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use botwire_platforms::{Outbox, OutboxError, Outgoing};
 use botwire_store::{
-    CachedResponse, Claim, ClaimToken, ConversationKey, DeadLetter, DeliveryKey, Job, JobId,
+    CachedResponse, Claim, ClaimToken, ConversationKey, DeadLetter, DeliveryKey, Job, JobId, Kept,
     Ledger, NewJob, Queue, QueueStats, StateStore, StoreError, Versioned, Waited,
 };
 use tokio::sync::watch;
@@ -243,6 +243,11 @@ impl<Q: Queue> Queue for Faulty<Q> {
     async fn bury_new(&self, job: NewJob, reason: &str) -> Result<JobId, StoreError> {
         self.faults.store().await?;
         self.inner.bury_new(job, reason).await
+    }
+
+    async fn push_kept(&self, job: NewJob) -> Result<Kept, StoreError> {
+        self.faults.store().await?;
+        self.inner.push_kept(job).await
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {

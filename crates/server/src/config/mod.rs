@@ -380,7 +380,14 @@ impl Builder {
             })?),
         };
         let limits = limits(&self.limits)?;
-        let workers = workers(&self.queue)?;
+        let mut workers = workers(&self.queue)?;
+        // The embedded store keeps waiting jobs on disk, its memory only their ids: its
+        // default holds a burst a hundred times deeper than an in-memory queue can.
+        if matches!(store, StoreKind::Embedded { .. })
+            && !self.queue.keys().any(|k| k == "capacity")
+        {
+            workers.capacity = botwire_store::EMBEDDED_QUEUE_CAPACITY;
+        }
 
         let mut channels = Vec::with_capacity(self.channels.len());
         for (name, settings) in self.channels {

@@ -20,7 +20,9 @@ impl Intake for EmbeddedStore {
     ) -> Result<JobId, StoreError> {
         let completion = self.completion(key, token, ttl)?;
         let (id, dropped) = self
-            .push_with(job, move |tables| record_done(tables, &completion, &ack))
+            .push_with(job, true, move |tables| {
+                record_done(tables, &completion, &ack)
+            })
             .await?;
         self.completed(&completion, dropped);
         Ok(id)

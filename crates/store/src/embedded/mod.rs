@@ -25,7 +25,8 @@ use tokio::sync::{mpsc, oneshot};
 use dashmap::DashMap;
 
 use self::tables::Tables;
-use crate::{DEFAULT_CAPACITY, LedgerLimits, MemoryQueue, StoreError};
+use crate::lanes::Lanes;
+use crate::{LedgerLimits, StoreError};
 
 /// Memory redb keeps pages in. Its default (1 GiB) fills with the whole file as it is read at
 /// open; past what the hot pages need (the ends of the answers and jobs), more buys nothing.
@@ -55,10 +56,16 @@ struct Inner {
     next_token: AtomicU64,
     /// Done deliveries kept at most.
     ledger_capacity: usize,
-    /// Which stored job may be taken next (rebuilt from the file at start).
-    queue: MemoryQueue,
+    /// Which stored job may be taken next (rebuilt from the file at start): ids only, the
+    /// jobs stay in the file until taken.
+    lanes: Lanes<()>,
+    /// Jobs queued at most for senders that retry (see [`EmbeddedOptions::queue_capacity`]).
+    queue_capacity: usize,
     next_job: AtomicU64,
 }
+
+/// How many jobs an [`EmbeddedStore`] queues by default for senders that retry.
+pub const EMBEDDED_QUEUE_CAPACITY: usize = 1_000_000;
 
 /// How much an [`EmbeddedStore`] keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +73,10 @@ struct Inner {
 pub struct EmbeddedOptions {
     /// Done deliveries the ledger keeps at most (those that expire first go first).
     pub ledger_capacity: usize,
-    /// Acknowledged via-API deliveries waiting at most; past it, `push` fails with
-    /// [`StoreError::QueueFull`].
+    /// Acknowledged via-API deliveries waiting at most (default 1,000,000); past it, `push`
+    /// fails with [`StoreError::QueueFull`] (the sender retries later), and `push_kept`
+    /// still queues (for a sender that never resends: what bounds it then is the disk).
+    /// Waiting jobs stay in the file; memory holds their ids and lanes.
     pub queue_capacity: usize,
 }
 
@@ -75,7 +84,7 @@ impl Default for EmbeddedOptions {
     fn default() -> Self {
         Self {
             ledger_capacity: LedgerLimits::default().capacity,
-            queue_capacity: DEFAULT_CAPACITY,
+            queue_capacity: EMBEDDED_QUEUE_CAPACITY,
         }
     }
 }
@@ -189,7 +198,8 @@ impl EmbeddedStore {
                 next_token: AtomicU64::new(1),
                 ledger_capacity: options.ledger_capacity,
                 // Dead letters live in the file; the memory index keeps none.
-                queue: MemoryQueue::new(options.queue_capacity, 0),
+                lanes: Lanes::default(),
+                queue_capacity: options.queue_capacity,
                 next_job: AtomicU64::new(1),
             }),
         };

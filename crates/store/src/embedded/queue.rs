@@ -3,9 +3,11 @@
 //! Every job is stored before `push` returns, so an acknowledgement sent after it survives a
 //! crash; it leaves the file when it is finished or buried (then it is a dead letter, also
 //! stored). Which job a worker may take next — per-conversation lanes, backoff — is kept in
-//! memory by a [`MemoryQueue`] and rebuilt from the file at start, in acceptance order, so
-//! each conversation's order holds across a restart. A job taken when the process died is
-//! taken again. Backoff waits are not stored: after a restart, retries run at once.
+//! memory as ids alone ([`Lanes`]) and rebuilt from the file at start, in acceptance order,
+//! so each conversation's order holds across a restart; a job is read from the file when it
+//! is taken, so a backlog of a million jobs costs memory for their ids and lanes, not their
+//! bodies. A job taken when the process died is taken again. Backoff waits are not stored:
+//! after a restart, retries run at once.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -15,7 +17,8 @@ use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use super::tables::Tables;
 use super::{EmbeddedStore, readable, unavailable};
-use crate::{DeadLetter, Job, JobId, NewJob, Queue, QueueStats, StoreError};
+use crate::lanes::{Lanes, lane_key};
+use crate::{DeadLetter, Job, JobId, Kept, NewJob, Queue, QueueStats, StoreError};
 
 /// A stored job: channel, conversation, delivery id, body, attempts, progress, last error,
 /// accepted at (ms since the epoch).
@@ -101,7 +104,8 @@ impl EmbeddedStore {
                 let (id, stored) = entry.map_err(unavailable)?;
                 let id = id.value();
                 last = last.max(id);
-                self.inner.queue.admit(job(id, stored.value()));
+                let (channel, conversation, ..) = stored.value();
+                self.index(channel, conversation, JobId(id));
             }
         }
         if let Some(given) = readable(&tx, LAST_ID)?
@@ -113,6 +117,25 @@ impl EmbeddedStore {
             .next_job
             .store(last + 1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Puts a stored job in its lane, whatever the capacity (it is stored already).
+    fn index(&self, channel: &str, conversation: &str, id: JobId) {
+        let lanes: &Lanes<()> = &self.inner.lanes;
+        // Unbounded: it cannot be refused.
+        let _ = lanes.admit(lane_key(channel, conversation), id, (), None);
+    }
+
+    /// The stored job `id`, as it is in the file.
+    fn load(&self, id: JobId) -> Result<Option<Job>, StoreError> {
+        let tx = self.read()?;
+        let Some(jobs) = readable(&tx, JOBS)? else {
+            return Ok(None);
+        };
+        Ok(jobs
+            .get(id.0)
+            .map_err(unavailable)?
+            .map(|stored| job(id.0, stored.value())))
     }
 
     fn next_job_id(&self) -> JobId {
@@ -156,32 +179,34 @@ impl EmbeddedStore {
     }
 
     /// Stores `new` with whatever `also` writes in the same commit, and only then hands it
-    /// to the workers; refused before anything is written when the queue holds its capacity.
+    /// to the workers; refused before anything is written when `bounded` and the queue holds
+    /// its capacity.
     pub(super) async fn push_with<T, F>(
         &self,
         new: NewJob,
+        bounded: bool,
         also: F,
     ) -> Result<(JobId, T), StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let stats = self.inner.queue.stats().await?;
-        if stats.queued >= stats.capacity {
-            return Err(StoreError::QueueFull {
-                capacity: stats.capacity,
-            });
+        let capacity = self.inner.queue_capacity;
+        if bounded && self.inner.lanes.counts().0 >= capacity {
+            return Err(StoreError::QueueFull { capacity });
         }
         let job = self.new_job(new, None);
         let id = job.id;
-        let record = job.clone();
+        let lane = lane_key(&job.channel, &job.conversation);
         let also = self
             .write(move |tables| {
-                store_new(tables, &record)?;
+                store_new(tables, &job)?;
                 also(tables)
             })
             .await?;
-        self.inner.queue.admit(job);
+        // Unbounded here: pushes racing past the check above overshoot by at most the
+        // writes in flight, and a stored job must be in its lane.
+        let _ = self.inner.lanes.admit(lane, id, (), None);
         Ok((id, also))
     }
 }
@@ -189,12 +214,33 @@ impl EmbeddedStore {
 #[async_trait]
 impl Queue for EmbeddedStore {
     async fn push(&self, new: NewJob) -> Result<JobId, StoreError> {
-        let (id, ()) = self.push_with(new, |_| Ok(())).await?;
+        let (id, ()) = self.push_with(new, true, |_| Ok(())).await?;
         Ok(id)
     }
 
+    /// Past the capacity: what bounds it is the disk.
+    async fn push_kept(&self, new: NewJob) -> Result<Kept, StoreError> {
+        let (id, ()) = self.push_with(new, false, |_| Ok(())).await?;
+        Ok(Kept::Queued(id))
+    }
+
     async fn take(&self) -> Result<Job, StoreError> {
-        self.inner.queue.take().await
+        loop {
+            let (id, ()) = self.inner.lanes.take().await;
+            match self.load(id) {
+                Ok(Some(job)) => return Ok(job),
+                // Not in the file (a bug, or edited by hand): nothing to do; free its lane.
+                Ok(None) => {
+                    tracing::warn!(job = %id, "a queued job is missing from the file");
+                    self.inner.lanes.finish(id);
+                }
+                Err(error) => {
+                    // Back in its place, to be read again when the file can be.
+                    self.inner.lanes.retry(id, (), Duration::ZERO);
+                    return Err(error);
+                }
+            }
+        }
     }
 
     async fn finish(&self, id: JobId) -> Result<(), StoreError> {
@@ -203,27 +249,30 @@ impl Queue for EmbeddedStore {
             Ok(())
         })
         .await?;
-        self.inner.queue.finish(id).await
+        self.inner.lanes.finish(id);
+        Ok(())
     }
 
     async fn retry(&self, job: Job, after: Duration) -> Result<(), StoreError> {
-        let record = job.clone();
+        let id = job.id;
         self.write(move |tables| {
             tables
                 .jobs()?
-                .insert(record.id.0, stored(&record))
+                .insert(job.id.0, stored(&job))
                 .map_err(unavailable)?;
             Ok(())
         })
         .await?;
-        self.inner.queue.retry(job, after).await
+        self.inner.lanes.retry(id, (), after);
+        Ok(())
     }
 
     async fn bury(&self, job: Job, reason: &str) -> Result<(), StoreError> {
         let id = job.id;
         self.kill(job, reason, true).await?;
         // Frees the lane; the dead letter lives in the file, not in memory.
-        self.inner.queue.finish(id).await
+        self.inner.lanes.finish(id);
+        Ok(())
     }
 
     async fn bury_new(&self, new: NewJob, reason: &str) -> Result<JobId, StoreError> {
@@ -252,11 +301,9 @@ impl Queue for EmbeddedStore {
     }
 
     async fn replay(&self, id: JobId) -> Result<bool, StoreError> {
-        let stats = self.inner.queue.stats().await?;
-        if stats.queued >= stats.capacity {
-            return Err(StoreError::QueueFull {
-                capacity: stats.capacity,
-            });
+        let capacity = self.inner.queue_capacity;
+        if self.inner.lanes.counts().0 >= capacity {
+            return Err(StoreError::QueueFull { capacity });
         }
         let revived = self
             .write(move |tables| {
@@ -276,7 +323,7 @@ impl Queue for EmbeddedStore {
             .await?;
         Ok(match revived {
             Some(job) => {
-                self.inner.queue.admit(job);
+                self.index(&job.channel, &job.conversation, job.id);
                 true
             }
             None => false,
@@ -284,13 +331,18 @@ impl Queue for EmbeddedStore {
     }
 
     async fn stats(&self) -> Result<QueueStats, StoreError> {
-        let mut stats = self.inner.queue.stats().await?;
+        let (queued, in_progress) = self.inner.lanes.counts();
         let tx = self.read()?;
-        stats.dead = match readable(&tx, DEAD)? {
+        let dead = match readable(&tx, DEAD)? {
             Some(dead) => usize::try_from(dead.len().map_err(unavailable)?).unwrap_or(usize::MAX),
             None => 0,
         };
-        Ok(stats)
+        Ok(QueueStats {
+            queued,
+            in_progress,
+            dead,
+            capacity: self.inner.queue_capacity,
+        })
     }
 
     async fn checkpoint(&self, id: JobId, progress: Bytes) -> Result<(), StoreError> {
@@ -309,7 +361,12 @@ impl Queue for EmbeddedStore {
     }
 
     async fn pending(&self) -> Result<Vec<Job>, StoreError> {
-        self.inner.queue.pending().await
+        let ids = self.inner.lanes.waiting(|id, ()| id);
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            jobs.extend(self.load(id)?);
+        }
+        Ok(jobs)
     }
 }
 
