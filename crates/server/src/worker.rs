@@ -303,8 +303,21 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
         inbound.event.clone(),
         checkpoint.reply,
     );
+    send_through(app, route, &outgoing, Some(text), progress, Some(states)).await
+}
+
+/// Sends `outgoing` through the channel's outbox, bounded by the handler timeout: done
+/// with `reply`, or failed keeping `progress` and `states` for the retry.
+async fn send_through(
+    app: &App,
+    route: &Route,
+    outgoing: &Outgoing,
+    reply: Option<String>,
+    progress: Option<Bytes>,
+    states: Option<(String, Option<String>)>,
+) -> Attempt {
     let timeout = app.workers().handler_timeout;
-    let sent = tokio::time::timeout(timeout, route.outbox.send(&outgoing))
+    let sent = tokio::time::timeout(timeout, route.outbox.send(outgoing))
         .await
         .unwrap_or_else(|_| {
             Err(OutboxError::transient(format!(
@@ -312,17 +325,14 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
             )))
         });
     match sent {
-        Ok(()) => Attempt::Done {
-            reply: Some(text),
-            states: Some(states),
-        },
+        Ok(()) => Attempt::Done { reply, states },
         Err(error) => Attempt::Failed {
             error: format!("outbox: {error}"),
             retry_after: error.retry_after(),
             permanent: !error.is_transient(),
             rate_limited: error.is_rate_limited(),
             progress,
-            states: Some(states),
+            states,
         },
     }
 }
@@ -339,28 +349,7 @@ async fn send_attempt(app: &App, route: &Route, job: &Job, send: &SendJob) -> At
     );
     outgoing.delivery_id.clone_from(&send.in_reply_to);
     let text = outgoing.text().map(str::to_owned);
-    let timeout = app.workers().handler_timeout;
-    let sent = tokio::time::timeout(timeout, route.outbox.send(&outgoing))
-        .await
-        .unwrap_or_else(|_| {
-            Err(OutboxError::transient(format!(
-                "no answer within {timeout:?}"
-            )))
-        });
-    match sent {
-        Ok(()) => Attempt::Done {
-            reply: text,
-            states: None,
-        },
-        Err(error) => Attempt::Failed {
-            error: format!("outbox: {error}"),
-            retry_after: error.retry_after(),
-            permanent: !error.is_transient(),
-            rate_limited: error.is_rate_limited(),
-            progress: None,
-            states: None,
-        },
-    }
+    send_through(app, route, &outgoing, text, None, None).await
 }
 
 /// Runs the bot in the stored state; the state it moves to is saved by the caller, after the
