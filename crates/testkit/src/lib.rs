@@ -12,6 +12,8 @@
 //!   post as Standard Webhooks specify.
 //! - [`TestClient`]: drive a server's [`App`](botwire_server::App) in process, no socket.
 //! - [`redis_server::RedisServer`]: a `redis-server` of the test's own, on a free port.
+//! - [`bot_process::BotProcess`]: a bot started as its own process, found by its log, killed
+//!   with SIGKILL.
 //! - [`proc_stats::ProcStats`]: a process's memory, CPU time and descriptors, from `/proc`.
 //! - [`tcp`]: send requests to a running server over real TCP.
 //! - [`raw`]: write requests byte for byte (lying lengths, chunked bodies) and read the answer.
@@ -37,6 +39,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bot_process;
 pub mod chatwork;
 pub mod chatwork_api;
 mod client;

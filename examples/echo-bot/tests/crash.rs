@@ -9,12 +9,12 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
+use botwire_testkit::bot_process::BotProcess;
 use botwire_testkit::chatwork::{self, Signer};
 use botwire_testkit::chatwork_api::FakeApi;
 use botwire_testkit::tcp;
 use http::StatusCode;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::mpsc;
 
 /// base64 of "crash-test-webhook-token".
@@ -24,24 +24,15 @@ const ROOM: u64 = 4242;
 const GUARD: Duration = Duration::from_secs(120);
 
 /// The sample bot on the embedded store in `data_dir`.
-async fn start(data_dir: &std::path::Path, api: &FakeApi) -> (Child, SocketAddr) {
+async fn start(data_dir: &std::path::Path, api: &FakeApi) -> BotProcess {
     let dir = data_dir.to_str().expect("a utf-8 path");
     start_with(&[("BOTWIRE_DATA_DIR", dir)], api).await
 }
 
-/// The sample bot with these settings, its Chatwork replies going to `api`; returns the
-/// process and the address it listens on (read from its log).
-async fn start_with(settings: &[(&str, &str)], api: &FakeApi) -> (Child, SocketAddr) {
-    let (child, addr, _) = start_full(settings, api).await;
-    (child, addr)
-}
-
-/// The same, and the admin listener's address when the settings turn it on.
-async fn start_full(
-    settings: &[(&str, &str)],
-    api: &FakeApi,
-) -> (Child, SocketAddr, Option<SocketAddr>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_echo-bot"))
+/// The sample bot with these settings, its Chatwork replies going to `api`.
+async fn start_with(settings: &[(&str, &str)], api: &FakeApi) -> BotProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_echo-bot"));
+    command
         .env_clear()
         .env("BOTWIRE_ADMIN_LISTEN", "off")
         // The fake API has no limits; thousands of replies to one room would take hours
@@ -55,71 +46,10 @@ async fn start_full(
         .env("BOTWIRE_CHATWORK_API_BASE", api.base())
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the sample bot starts");
-    let stdout = child.stdout.take().expect("piped");
-    let mut lines = BufReader::new(stdout).lines();
-    let (addr, admin) = tokio::time::timeout(GUARD, async {
-        let mut admin = None;
-        while let Some(line) = lines.next_line().await.expect("its log") {
-            admin = admin.or_else(|| admin_on(&line));
-            if let Some(addr) = listening_on(&line) {
-                return (addr, admin);
-            }
-        }
-        panic!("the sample bot exited before listening");
-    })
-    .await
-    .expect("the sample bot listens");
-    // Keep draining its log so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr, admin)
-}
-
-/// The address in an "admin listener url=http://…/deliveries" log line.
-fn admin_on(line: &str) -> Option<SocketAddr> {
-    let plain = strip_ansi(line);
-    if !plain.contains("admin listener") {
-        return None;
-    }
-    plain
-        .split_whitespace()
-        .find_map(|field| field.strip_prefix("url=http://"))
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|addr| addr.parse().ok())
-}
-
-/// The address in a "botwire is listening addr=…" log line.
-fn listening_on(line: &str) -> Option<SocketAddr> {
-    let plain: String = strip_ansi(line);
-    if !plain.contains("botwire is listening") {
-        return None;
-    }
-    plain
-        .split_whitespace()
-        .find_map(|field| field.strip_prefix("addr="))
-        .and_then(|addr| addr.parse().ok())
-}
-
-/// `text` without terminal colour sequences.
-fn strip_ansi(text: &str) -> String {
-    let mut plain = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
+        .stderr(Stdio::inherit());
+    BotProcess::start(command)
+        .await
+        .expect("the sample bot listens")
 }
 
 async fn send(addr: SocketAddr, text: &str) -> Result<StatusCode, tcp::Error> {
@@ -143,7 +73,8 @@ async fn reply(api: &mut FakeApi) -> String {
 async fn kill_9_loses_nothing_acknowledged_and_keeps_what_was_taught() {
     let data = tempfile::tempdir().expect("a temp dir");
     let mut api = FakeApi::start().await;
-    let (mut bot, addr) = start(data.path(), &api).await;
+    let mut bot = start(data.path(), &api).await;
+    let addr = bot.addr;
 
     // Teach it something, and wait until it has said it learned it.
     assert_eq!(send(addr, "teach").await.expect("answered"), StatusCode::OK);
@@ -169,7 +100,8 @@ async fn kill_9_loses_nothing_acknowledged_and_keeps_what_was_taught() {
     }
 
     // Started again on the same directory, it sends every acknowledged reply.
-    let (mut bot, addr) = start(data.path(), &api).await;
+    let mut bot = start(data.path(), &api).await;
+    let addr = bot.addr;
     let mut replied: HashMap<String, u32> = HashMap::new();
     while !acked.iter().all(|text| replied.contains_key(text)) {
         *replied.entry(reply(&mut api).await).or_default() += 1;
@@ -205,8 +137,8 @@ async fn a_proactive_message_accepted_before_kill_9_arrives_after_the_restart() 
         ("BOTWIRE_QUEUE_RETRY_BASE", "1h"),
         ("BOTWIRE_QUEUE_RETRY_MAX", "1h"),
     ];
-    let (mut bot, _, admin) = start_full(&first_run, &api).await;
-    let admin = admin.expect("an admin listener");
+    let mut bot = start_with(&first_run, &api).await;
+    let admin = bot.admin.expect("an admin listener");
     for text in ["remember the meeting", "and bring the slides"] {
         let request = http::Request::post(format!("/conversations/chatwork/{ROOM}/messages"))
             .header("content-type", "application/json")
@@ -223,7 +155,7 @@ async fn a_proactive_message_accepted_before_kill_9_arrives_after_the_restart() 
         ("BOTWIRE_DATA_DIR", dir),
         ("BOTWIRE_QUEUE_RETRY_BASE", "1ms"),
     ];
-    let (mut bot, _) = start_with(&second_run, &api).await;
+    let mut bot = start_with(&second_run, &api).await;
     assert_eq!(reply(&mut api).await, "remember the meeting");
     assert_eq!(reply(&mut api).await, "and bring the slides");
     bot.kill().await.expect("stopped");
@@ -276,8 +208,9 @@ async fn two_instances_on_redis_one_killed_the_other_finishes_its_work() {
     ];
     let mut api = FakeApi::start().await;
     // The first to start takes the queue's partitions; it is the one killed.
-    let (mut first, first_addr) = start_with(&settings, &api).await;
-    let (mut second, second_addr) = start_with(&settings, &api).await;
+    let mut first = start_with(&settings, &api).await;
+    let mut second = start_with(&settings, &api).await;
+    let (first_addr, second_addr) = (first.addr, second.addr);
 
     let (senders, mut acked_rx) = load(vec![first_addr, second_addr]);
     let mut acked = HashSet::new();
