@@ -8,8 +8,10 @@
 //! ```text
 //! cargo run --release -p botwire-bench            # everything, about 4 minutes
 //! cargo run --release -p botwire-bench -- --only baseline,funtek/memory --ledger-entries 0
+//! cargo run --release -p botwire-bench -- flood   # 50,000 Chatwork deliveries, 3 × kill -9
 //! ```
 
+mod flood;
 mod load;
 
 use std::path::PathBuf;
@@ -63,12 +65,19 @@ enum Command {
     /// One server process of a run (the bench starts these itself).
     #[command(hide = true)]
     Serve(serve::ServeArgs),
+    /// A burst of Chatwork deliveries faster than the API takes replies, with SIGKILLs.
+    Flood(flood::FloodArgs),
+    /// The bot process of a flood (the flood starts these itself).
+    #[command(hide = true)]
+    FloodBot,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(Command::Serve(args)) => serve::serve(args),
+        Some(Command::Flood(args)) => flood::flood(args),
+        Some(Command::FloodBot) => flood::bot::serve(),
         None => bench(&cli),
     };
     match result {
