@@ -18,6 +18,55 @@ const MAX_CONVERSATION: usize = 512;
 /// Sends messages by themselves to any conversation of a mounted channel. Cheap to clone; get
 /// one from [`Running::messages`](crate::Running::messages) or [`App::messages`], and in a
 /// handler use [`Context::send`](botwire_core::Context::send).
+///
+/// A reminder from a timer, to a Kamigo group whose replies go to the bot's own outbox:
+///
+/// ```
+/// # use botwire_core::{Bot, Reply, handler_fn};
+/// # use botwire_platforms::auth::Secret;
+/// # use botwire_platforms::kamigo::KamigoAdapter;
+/// # use botwire_platforms::{Outbox, OutboxError, Outgoing};
+/// # use botwire_server::{Channel, Server};
+/// # use tokio::sync::mpsc;
+/// /// Hands every message to a channel here; a real outbox calls the platform.
+/// #[derive(Debug)]
+/// struct Chat(mpsc::UnboundedSender<String>);
+///
+/// #[async_trait::async_trait]
+/// impl Outbox for Chat {
+///     async fn send(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
+///         let text = outgoing.reply.out_message().map(|m| m.body().to_owned());
+///         self.0.send(text.unwrap_or_default()).map_err(|e| OutboxError::transient(e.to_string()))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let bot = Bot::builder()
+/// #     .initial("idle")
+/// #     .state("idle", handler_fn(|_cx, _ev| async { Ok(Reply::none()) }))
+/// #     .build()?;
+/// let (chat, mut group) = mpsc::unbounded_channel();
+/// let kamigo = KamigoAdapter::new(&[Secret::new("signing-secret")])?;
+/// let running = Server::new()
+///     .listen("127.0.0.1:0".parse()?)
+///     .without_admin()
+///     .channel(Channel::new("kamigo", kamigo))
+///     .outbox(Chat(chat))
+///     .bot(bot)
+///     .bind()
+///     .await?;
+///
+/// let messages = running.messages();
+/// tokio::spawn(async move {
+///     // Every morning, in a real bot: `tokio::time::interval(Duration::from_secs(86_400))`.
+///     messages.send("kamigo", "C123", "Stand-up in 10 minutes").await
+/// });
+///
+/// assert_eq!(group.recv().await.as_deref(), Some("Stand-up in 10 minutes"));
+/// running.shutdown().await;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Messages {
     app: App,
