@@ -118,3 +118,35 @@ fn malformed_addresses_name_their_setting() {
         );
     }
 }
+
+/// In process, the caller says where a request comes from with `PeerAddr`, as a listener (or
+/// an embedder's, from axum's `ConnectInfo`) does; without it, an allowlisted channel refuses.
+#[tokio::test]
+async fn in_process_the_peer_address_is_the_callers_to_set() {
+    let env = [
+        ("BOTWIRE_FUNTEK_TOKEN".to_owned(), TOKEN.to_owned()),
+        (
+            "BOTWIRE_FUNTEK_ALLOW_FROM".to_owned(),
+            "203.0.113.0/24".to_owned(),
+        ),
+        botwire_e2e::in_memory(),
+    ];
+    let settings = Settings::from_sources(None, env).expect("valid settings");
+    let app = Server::from_settings(settings)
+        .expect("mounts")
+        .bot(echo_bot::bot().expect("bot"))
+        .into_app()
+        .expect("an app");
+    let signed = || funtek::Signer::token(TOKEN).request("/webhooks/funtek", funtek::message("hi"));
+
+    let unknown = botwire_testkit::TestClient::new(app.clone());
+    assert_forbidden(&unknown.send(signed()).await, "no peer address");
+    let outsider = unknown
+        .clone()
+        .from_peer(SocketAddr::from(([198, 51, 100, 1], 4000)));
+    assert_forbidden(&outsider.send(signed()).await, "not listed");
+    let listed = unknown.from_peer(SocketAddr::from(([203, 0, 113, 9], 4000)));
+    let answered = listed.send(signed()).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text());
+    assert_eq!(answered.json()["data"]["message"], "hi");
+}

@@ -201,8 +201,8 @@ async fn the_sample_bot_keeps_what_it_was_taught_across_a_restart() {
     second.shutdown().await;
 }
 
-#[test]
-fn an_unusable_data_dir_is_named() {
+#[tokio::test]
+async fn an_unusable_data_dir_is_named() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let blocker = dir.path().join("a-file");
     std::fs::write(&blocker, b"not a directory").expect("written");
@@ -211,10 +211,78 @@ fn an_unusable_data_dir_is_named() {
         ("BOTWIRE_FUNTEK_TOKEN".to_owned(), TOKEN.to_owned()),
     ];
     let settings = Settings::from_sources(None, env).expect("valid settings");
-    let error = Server::from_settings(settings).expect_err("cannot open");
+    // Configuring opens nothing; building opens the store.
+    let server = Server::from_settings(settings).expect("configuration only");
+    let error = server.build().await.expect_err("cannot open");
     let shown = error.to_string();
     assert!(
         shown.contains("cannot open the store") && shown.contains("a-file"),
         "{shown}"
+    );
+}
+
+fn settings_in(dir: &tempfile::TempDir) -> Settings {
+    let env = [
+        (
+            "BOTWIRE_DATA_DIR",
+            dir.path().to_str().expect("a utf-8 path"),
+        ),
+        ("BOTWIRE_FUNTEK_TOKEN", TOKEN),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    Settings::from_sources(None, env).expect("valid settings")
+}
+
+/// Built without a socket (as an embedder does), the service keeps its memory in the store the
+/// settings name, not silently in memory: a second build on the same directory answers a
+/// duplicate from the first build's ledger, without running the handler.
+#[tokio::test]
+async fn a_built_service_uses_the_configured_store() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let runs = Arc::new(AtomicUsize::new(0));
+    let delivery = funtek::message("hello").id("msg-built-1");
+    for build in 1..=2 {
+        let built = Server::from_settings(settings_in(&dir))
+            .expect("configuration only")
+            .bot(counting_bot(runs.clone()))
+            .build()
+            .await
+            .expect("builds");
+        let client = botwire_testkit::TestClient::new(built.webhooks.clone());
+        let response = client
+            .send(funtek::Signer::token(TOKEN).request("/webhooks/funtek", delivery.clone()))
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "build {build}");
+        assert_eq!(response.json()["data"]["message"], "run 1", "build {build}");
+        assert!(built.engine.shutdown().await.unfinished.is_empty());
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the duplicate ran no handler"
+    );
+}
+
+/// `into_app` opens nothing: with a store in the settings it says to build instead of
+/// falling back to memory.
+#[test]
+fn into_app_refuses_a_store_only_build_opens() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let error = Server::from_settings(settings_in(&dir))
+        .expect("configuration only")
+        .bot(counting_bot(Arc::default()))
+        .into_app()
+        .expect_err("the store is not opened");
+    assert!(
+        matches!(error, botwire::ServeError::StoreNotOpened),
+        "{error}"
+    );
+    assert!(error.to_string().contains("build"), "{error}");
+    assert!(
+        std::fs::read_dir(dir.path())
+            .expect("readable")
+            .next()
+            .is_none(),
+        "nothing was created in the data dir"
     );
 }

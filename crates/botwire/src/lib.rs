@@ -73,7 +73,8 @@ pub use botwire_core::{
 };
 pub use botwire_platforms::{HttpOutbox, Outbox, OutboxError, Outgoing};
 pub use botwire_server::{
-    Channel, Limits, Messages, Running, SendError, ServeError, Server, Settings, Workers,
+    Admin, Built, Channel, Engine, Limits, Messages, PeerAddr, Running, SendError, ServeError,
+    Server, Settings, Stopped, Workers,
 };
 
 /// The names most bots need: `use botwire::prelude::*;`.

@@ -11,7 +11,7 @@ use botwire_core::{Bot, BoxError, ConversationData};
 use botwire_platforms::{
     Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed, RateLimited, RateLimits, Rejection,
 };
-use botwire_store::{Intake, Ledger, Queue, StateStore};
+use botwire_store::{Ledger, Queue, StateStore};
 use bytes::Bytes;
 use http::header::CONTENT_LENGTH;
 use http::{Method, Request, Response, StatusCode};
@@ -21,9 +21,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use crate::client_addr::{Peer, client_addr};
+use crate::client_addr::{PeerAddr, client_addr};
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::respond::{self, Body};
+use crate::stores::Stores;
 use crate::turns::Turns;
 use crate::{Channel, Limits, ServeError, Workers, accept, deliver};
 
@@ -51,19 +52,6 @@ struct Inner {
     tasks: TaskTracker,
     /// Signalled whenever a worker finishes with a job (for draining at shutdown).
     worked: Notify,
-}
-
-/// The stores an [`App`] keeps its memory in.
-#[derive(Clone)]
-pub(crate) struct Stores {
-    pub(crate) ledger: Arc<dyn Ledger>,
-    pub(crate) states: Arc<dyn StateStore>,
-    pub(crate) queue: Arc<dyn Queue>,
-    /// What bots remember per conversation (`Context::recall`/`remember`).
-    pub(crate) data: Arc<dyn ConversationData>,
-    /// The ledger and the queue as one store, when they are: it writes a job and its
-    /// acknowledgement together.
-    pub(crate) intake: Option<Arc<dyn Intake>>,
 }
 
 /// What channels without their own bot or outbox use, and whose forwarding headers count.
@@ -355,7 +343,7 @@ impl App {
     fn allowed(&self, route: &Route, parts: &http::request::Parts) -> bool {
         parts
             .extensions
-            .get::<Peer>()
+            .get::<PeerAddr>()
             .and_then(|peer| client_addr(peer.0.ip(), &parts.headers, &self.inner.trusted_proxies))
             .is_some_and(|addr| route.allow_from.iter().any(|net| net.contains(&addr)))
     }

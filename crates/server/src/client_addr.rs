@@ -7,9 +7,21 @@ use std::net::{IpAddr, SocketAddr};
 use http::HeaderMap;
 use ipnet::IpNet;
 
-/// The TCP peer of a request, put in its extensions by the listener.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Peer(pub(crate) SocketAddr);
+/// The address a request's connection comes from, in the request's extensions: botwire's
+/// listener puts it there; an embedder puts it there from its own (axum's `ConnectInfo`, a
+/// hyper accept loop's peer), and so can a test. A channel with
+/// [`allow_from`](crate::Channel::allow_from) refuses a request without it, since it cannot
+/// tell who sent it.
+///
+/// ```
+/// use botwire_server::PeerAddr;
+///
+/// let mut request = http::Request::new(());
+/// request.extensions_mut().insert(PeerAddr("192.0.2.7:52000".parse()?));
+/// # Ok::<(), std::net::AddrParseError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerAddr(pub SocketAddr);
 
 /// The client's address: the peer unless it is a trusted proxy; then, reading the forwarding
 /// chain (`Forwarded`, else `X-Forwarded-For`) from the right, the first hop that is not a

@@ -23,7 +23,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client_addr::Peer;
+use crate::client_addr::PeerAddr;
 use crate::respond::Body;
 
 /// How the connections of one listener are served and how they end.
@@ -88,7 +88,7 @@ where
     let activity = Arc::new(Activity::new());
     let counted = activity.clone();
     let service = service_fn(move |mut request: Request<Incoming>| {
-        request.extensions_mut().insert(Peer(peer));
+        request.extensions_mut().insert(PeerAddr(peer));
         let in_flight = InFlight::start(&counted);
         let response = service(request);
         async move {

@@ -1,6 +1,8 @@
 //! An in-process client: requests go straight to [`App::handle`].
 
-use botwire_server::App;
+use std::net::SocketAddr;
+
+use botwire_server::{App, PeerAddr};
 use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -9,6 +11,7 @@ use http_body_util::{BodyExt, Full};
 #[derive(Debug, Clone)]
 pub struct TestClient {
     app: App,
+    peer: Option<SocketAddr>,
 }
 
 /// A response, read whole.
@@ -25,11 +28,23 @@ pub struct TestResponse {
 impl TestClient {
     /// A client for `app`.
     pub fn new(app: App) -> Self {
-        Self { app }
+        Self { app, peer: None }
+    }
+
+    /// The same client, its requests coming from `peer` (as a listener would say), for
+    /// channels with `allow_from`. Without it a request has no known address, and such a
+    /// channel refuses it.
+    #[must_use]
+    pub fn from_peer(mut self, peer: SocketAddr) -> Self {
+        self.peer = Some(peer);
+        self
     }
 
     /// Sends `request` and reads the whole response.
-    pub async fn send(&self, request: Request<Full<Bytes>>) -> TestResponse {
+    pub async fn send(&self, mut request: Request<Full<Bytes>>) -> TestResponse {
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(PeerAddr(peer));
+        }
         let response = self.app.handle(request).await;
         let (parts, body) = response.into_parts();
         let body = match body.collect().await {

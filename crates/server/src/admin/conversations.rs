@@ -53,7 +53,7 @@ pub(super) async fn post<B>(
 ) -> Response<Body>
 where
     B: http_body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B::Error: Into<botwire_core::BoxError>,
 {
     let read = tokio::time::timeout(read_for, Limited::new(body, MAX_BODY).collect()).await;
     let bytes = match read {

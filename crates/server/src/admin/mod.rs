@@ -13,17 +13,40 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 
+use botwire_core::BoxError;
+
 use crate::App;
 use crate::respond::{self, Body};
 
 /// The most records one `GET /deliveries` returns.
 const MAX_LIMIT: usize = 1000;
 
-/// Answers one admin request.
-pub(crate) async fn handle<B>(app: &App, request: Request<B>) -> Response<Body>
+/// The admin endpoints of one [`App`], as a service of their own: serve it on a private
+/// address, never beside the webhooks. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Admin {
+    app: App,
+}
+
+impl Admin {
+    pub(crate) fn new(app: App) -> Self {
+        Self { app }
+    }
+
+    /// Answers one admin request; errors are JSON responses.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
+        handle(&self.app, request).await
+    }
+}
+
+async fn handle<B>(app: &App, request: Request<B>) -> Response<Body>
 where
     B: http_body::Body<Data = Bytes>,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B::Error: Into<BoxError>,
 {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
