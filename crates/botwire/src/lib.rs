@@ -73,9 +73,15 @@ pub use botwire_core::{
 };
 pub use botwire_platforms::{HttpOutbox, Outbox, OutboxError, Outgoing};
 pub use botwire_server::{
-    Admin, Built, Channel, Engine, Limits, Messages, PeerAddr, Running, SendError, ServeError,
+    Admin, App, Built, Channel, Engine, Limits, Messages, PeerAddr, Running, SendError, ServeError,
     Server, Settings, Stopped, Workers,
 };
+
+/// The guides of `docs/`, whose examples compile as this crate's doc tests.
+pub mod guide {
+    #[doc = include_str!("../../../docs/embedding.md")]
+    pub mod embedding {}
+}
 
 /// The names most bots need: `use botwire::prelude::*;`.
 pub mod prelude {
