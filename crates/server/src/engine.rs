@@ -67,11 +67,6 @@ impl Engine {
         }
     }
 
-    /// How many workers take jobs from the queue (none when no channel sends through an API).
-    pub fn workers(&self) -> usize {
-        self.workers.len()
-    }
-
     /// Stops in order, once the requests are no longer coming (stop your HTTP server first):
     /// waits for late handlers, lets the workers drain the queue (each up to the limits'
     /// shutdown grace period), stops the workers after the attempt each is on, and returns what

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::respond::Body;
-use crate::{Admin, App, Built, Engine, Limits, Messages, ServeError, Server, Stopped, connection};
+use crate::{App, Built, Engine, Limits, Messages, ServeError, Server, Stopped, connection};
 
 impl Server {
     /// Builds the server (see [`Server::build`]), binds its listeners and starts serving in
@@ -65,12 +65,16 @@ impl Server {
         let stop = CancellationToken::new();
         let admin_stop = CancellationToken::new();
         let admin_task = admin_listener.map(|(listener, _)| {
+            let service = move |request: Request<Incoming>| {
+                let admin = admin.clone();
+                async move { admin.handle(request).await }
+            };
             tokio::spawn(accept_loop(
                 listener,
                 *webhooks.limits(),
                 None,
                 admin_stop.clone(),
-                admin_service(admin),
+                service,
             ))
         });
         let task = tokio::spawn(run_until_stopped(
@@ -166,19 +170,6 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })
-}
-
-fn admin_service(
-    admin: Admin,
-) -> impl Fn(Request<Incoming>) -> std::pin::Pin<Box<dyn Future<Output = Response<Body>> + Send>>
-+ Clone
-+ Send
-+ Sync
-+ 'static {
-    move |request: Request<Incoming>| {
-        let admin = admin.clone();
-        Box::pin(async move { admin.handle(request).await })
-    }
 }
 
 /// Serves webhooks until `stop`, then shuts down in order: connections, the engine (late
