@@ -4,8 +4,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use botwire::platforms::Adapter;
 use botwire::platforms::funtek::FuntekAdapter;
+use botwire::platforms::{Adapter, Verified};
 use botwire::store::{CachedResponse, Claim, DeliveryKey, EmbeddedStore, Ledger, MemoryLedger};
 use botwire::{Context, Reply};
 use botwire_bench::signed_samples;
@@ -18,11 +18,10 @@ fn verify_and_parse(c: &mut Criterion) {
     for sample in signed_samples() {
         group.bench_function(sample.platform, |b| {
             b.iter(|| {
-                sample
-                    .adapter
-                    .verify(&sample.parts, &sample.body)
-                    .expect("verified");
-                std::hint::black_box(sample.adapter.parse(sample.body.clone()).expect("parsed"));
+                let verified =
+                    Verified::check(&*sample.adapter, &sample.parts, sample.body.clone())
+                        .expect("verified");
+                std::hint::black_box(sample.adapter.parse(verified).expect("parsed"));
             });
         });
     }
@@ -125,7 +124,7 @@ fn dispatch_and_render(c: &mut Criterion) {
         .build()
         .expect("a token");
     let parsed = adapter
-        .parse(funtek::message("hello there").body())
+        .parse(Verified::stored(funtek::message("hello there").body()))
         .expect("parsed");
     let botwire::platforms::Parsed::Event(inbound) = parsed else {
         panic!("a message");

@@ -71,7 +71,7 @@ pub use botwire_core::{
     Member, MemoryData, Message, MessageType, Messenger, OutMessage, Reply, Transition,
     async_trait, handler_fn,
 };
-pub use botwire_platforms::{HttpOutbox, Outbox, OutboxError, Outgoing};
+pub use botwire_platforms::{HttpOutbox, Outbox, OutboxError, Outgoing, Platform, Platforms};
 pub use botwire_server::{
     Admin, App, Built, Channel, Engine, Limits, Messages, PeerAddr, Running, SendError, ServeError,
     Server, Settings, Stopped, Workers,
@@ -79,6 +79,9 @@ pub use botwire_server::{
 
 /// The guides of `docs/`, whose examples compile as this crate's doc tests.
 pub mod guide {
+    #[doc = include_str!("../../../docs/custom-platform.md")]
+    pub mod custom_platform {}
+
     #[doc = include_str!("../../../docs/embedding.md")]
     pub mod embedding {}
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http::request::Parts;
 
-use crate::{Outbox, RateLimits};
+use crate::{Outbox, RateLimits, Verified};
 
 /// One mounted webhook of one platform.
 pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
@@ -28,11 +28,13 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     /// A 401 [`Rejection`] naming what is wrong, never echoing what was sent.
     fn verify(&self, request: &Parts, body: &[u8]) -> Result<(), Rejection>;
 
-    /// Parses a verified body.
+    /// Parses a verified body: [`Verified`] comes only from [`Verified::check`], which runs
+    /// [`verify`](Adapter::verify) first, or from bytes botwire stored after it did.
     ///
     /// # Errors
-    /// A 400 [`Rejection`] when the body is not JSON or lacks a required field.
-    fn parse(&self, body: Bytes) -> Result<Parsed, Rejection>;
+    /// A 400 [`Rejection`] when the body is not JSON or lacks a required field
+    /// ([`json::parse`](crate::json::parse) names the field).
+    fn parse(&self, body: Verified) -> Result<Parsed, Rejection>;
 
     /// The response body that delivers `reply` (in-response platforms). `next_state` is the
     /// state to tell the platform about, `None` to keep the current one. Via-API platforms
@@ -52,6 +54,14 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     fn refuse(&self, rejection: &Rejection, verified: bool) -> (StatusCode, Bytes) {
         let _ = verified;
         (rejection.status, rejection.body())
+    }
+
+    /// Whether the platform carries the conversation's state in its deliveries
+    /// ([`Inbound::state`]) and takes the next one in the response, as FUNTEK's `botState` and
+    /// `toBotState` do. When it does not (the default), botwire keeps the state in its own
+    /// state store.
+    fn carries_state(&self) -> bool {
+        false
     }
 
     /// Whether the platform resends a delivery that was not answered with success. When it
@@ -103,7 +113,7 @@ pub enum Parsed {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Inbound {
-    /// The id duplicates are recognised by (per platform; see DESIGN.md).
+    /// The id duplicates are recognised by (per platform: the event's own id where it has one, see `docs/<platform>.md`).
     pub delivery_id: String,
     /// The conversation the event belongs to.
     pub conversation: String,

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::Request;
 use http::request::Parts;
 
-use crate::{Adapter, Inbound, Parsed};
+use crate::{Adapter, Inbound, Parsed, Verified};
 
 /// The head of a POST to `uri` with these headers.
 pub(crate) fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
@@ -18,7 +18,7 @@ pub(crate) fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
 /// What `adapter` parses `body` into, which must be an event.
 pub(crate) fn parse_event(adapter: &dyn Adapter, body: &str) -> Inbound {
     match adapter
-        .parse(Bytes::copy_from_slice(body.as_bytes()))
+        .parse(Verified::stored(Bytes::copy_from_slice(body.as_bytes())))
         .expect("parses")
     {
         Parsed::Event(inbound) => *inbound,
@@ -29,7 +29,7 @@ pub(crate) fn parse_event(adapter: &dyn Adapter, body: &str) -> Inbound {
 /// Why `adapter` ignores `body`.
 pub(crate) fn parse_ignored(adapter: &dyn Adapter, body: &str) -> &'static str {
     match adapter
-        .parse(Bytes::copy_from_slice(body.as_bytes()))
+        .parse(Verified::stored(Bytes::copy_from_slice(body.as_bytes())))
         .expect("parses")
     {
         Parsed::Ignored { reason } => reason,

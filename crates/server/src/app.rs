@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use botwire_core::{Bot, BoxError, ConversationData};
 use botwire_platforms::{
-    Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed, RateLimited, RateLimits, Rejection,
+    Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed, RateLimited, RateLimits, Rejection, Verified,
 };
 use botwire_store::{Ledger, Queue, StateStore};
 use bytes::Bytes;
@@ -281,10 +281,11 @@ impl App {
             }
         };
         // Verify before parse: nothing of an unauthenticated body is looked at.
-        if let Err(rejection) = adapter.verify(&parts, &body) {
-            return refused(&rejection, false);
-        }
-        let inbound = match adapter.parse(body.clone()) {
+        let verified = match Verified::check(&**adapter, &parts, body.clone()) {
+            Ok(verified) => verified,
+            Err(rejection) => return refused(&rejection, false),
+        };
+        let inbound = match adapter.parse(verified) {
             Err(rejection) => return refused(&rejection, true),
             Ok(Parsed::Event(inbound)) => *inbound,
             Ok(Parsed::Ignored { reason }) => {
@@ -317,6 +318,7 @@ impl App {
                 acceptance.run().await
             }
             _ => {
+                let states = (!adapter.carries_state()).then(|| self.states().clone());
                 let delivery = deliver::Delivery {
                     route,
                     inbound,
@@ -325,6 +327,7 @@ impl App {
                     data: self.data().clone(),
                     queue: self.queue().clone(),
                     messenger: crate::messages::messenger(self),
+                    states,
                 };
                 delivery
                     .run(

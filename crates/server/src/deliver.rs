@@ -14,7 +14,8 @@ use std::time::Duration;
 use botwire_core::{Context, ConversationData, Dispatched, Messenger};
 use botwire_platforms::{Inbound, Rejection};
 use botwire_store::{
-    CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, NewJob, Queue, Waited,
+    CachedResponse, Claim, ClaimToken, ConversationKey, DeliveryKey, Ledger, NewJob, Queue,
+    StateStore, Waited,
 };
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -25,6 +26,7 @@ use tracing::Instrument;
 
 use crate::accept::{store_down, store_slow};
 use crate::app::{DEFAULT_TTL, Route};
+use crate::conversation_state;
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::inline::{Inline, LeftBehind};
 use crate::respond::{self, Body};
@@ -51,6 +53,8 @@ pub(crate) struct Delivery {
     pub(crate) queue: Arc<dyn Queue>,
     /// What handlers send proactive messages with.
     pub(crate) messenger: Arc<dyn Messenger>,
+    /// Where the conversation's state is kept, unless the platform carries it.
+    pub(crate) states: Option<Arc<dyn StateStore>>,
 }
 
 /// When the answer must leave: the deadline less a margin of a tenth of it, at most 500 ms.
@@ -166,6 +170,7 @@ impl Delivery {
             data: self.data,
             queue: self.queue,
             messenger: self.messenger,
+            states: self.states,
             left: left.clone(),
         };
         // Run in place; if the answer goes out late (or the connection closes), the rest runs
@@ -196,6 +201,7 @@ struct Work {
     data: Arc<dyn ConversationData>,
     queue: Arc<dyn Queue>,
     messenger: Arc<dyn Messenger>,
+    states: Option<Arc<dyn StateStore>>,
     /// Set once the no-op has answered for this delivery: the reply must go another way.
     left: LeftBehind,
 }
@@ -209,7 +215,26 @@ impl Work {
             name, adapter, bot, ..
         } = &*self.route;
         let inbound = &self.inbound;
-        let state = bot.current_state(inbound.state.as_deref());
+        let key = DeliveryKey::new(name, &inbound.delivery_id);
+        let conversation = ConversationKey::new(name, &inbound.conversation);
+        let stored = match &self.states {
+            None => None,
+            Some(states) => match timeout_at(self.cancel_at, states.load(&conversation)).await {
+                Ok(Ok(stored)) => stored,
+                Ok(Err(error)) => {
+                    return self.fail(&key, "?", format!("state store: {error}")).await;
+                }
+                Err(_) => {
+                    return self
+                        .fail(&key, "?", "state store: no answer in time".to_owned())
+                        .await;
+                }
+            },
+        };
+        let state = match &self.states {
+            None => bot.current_state(inbound.state.as_deref()),
+            Some(_) => bot.current_state(stored.as_ref().map(|v| v.state.as_str())),
+        };
         tracing::Span::current().record("state", &*state);
         let cx = Context::new(
             adapter.platform(),
@@ -221,7 +246,6 @@ impl Work {
         )
         .with_data(self.data.clone())
         .with_messenger(self.messenger.clone());
-        let key = DeliveryKey::new(name, &inbound.delivery_id);
         let dispatch = AssertUnwindSafe(bot.dispatch(&cx, &inbound.event)).catch_unwind();
         let failure = match timeout_at(self.cancel_at, dispatch).await {
             Err(_) => {
@@ -244,16 +268,19 @@ impl Work {
         };
         let dispatched = match failure {
             Ok(dispatched) => dispatched,
-            Err(detail) => {
-                self.log.record(
-                    self.record(Outcome::Failed)
-                        .states(&state, None)
-                        .detail(detail),
-                );
-                self.release(&key).await;
-                return None;
-            }
+            Err(detail) => return self.fail(&key, &state, detail).await,
         };
+        if let (Some(states), true) = (&self.states, dispatched.changed) {
+            let expected = stored.as_ref().map(|v| v.version);
+            let next = &*dispatched.next_state;
+            if let Err(error) =
+                conversation_state::save(states, &conversation, next, expected).await
+            {
+                // The reply would speak from a state that was not kept: the retry runs again.
+                tracing::warn!(%error, "the new state could not be saved");
+                return self.fail(&key, &state, error).await;
+            }
+        }
         let next_state = dispatched.changed.then_some(&*dispatched.next_state);
         let body = adapter.render(&dispatched.reply, next_state);
         let ttl = inbound.remember_for.unwrap_or(DEFAULT_TTL);
@@ -290,13 +317,26 @@ impl Work {
         Some(body)
     }
 
+    /// The delivery failed before it was answered: recorded, and its claim released so the
+    /// sender's retry runs it again.
+    async fn fail(&self, key: &DeliveryKey<'_>, state: &str, detail: String) -> Option<Bytes> {
+        self.log.record(
+            self.record(Outcome::Failed)
+                .states(state, None)
+                .detail(detail),
+        );
+        self.release(key).await;
+        None
+    }
+
     /// The handler finished after the no-op answered the delivery: its reply can reach the
     /// conversation only through the channel's send API, as a queued message; its state
     /// change cannot reach the platform at all (in-response platforms take a state only in
     /// the response). What is lost is logged and counted as a failure, never dropped quietly.
     async fn after_late(&self, dispatched: &Dispatched, state: &str) {
         let mut lost = Vec::new();
-        if dispatched.changed {
+        // A state botwire keeps was saved; one the platform keeps goes only in a response.
+        if dispatched.changed && self.states.is_none() {
             tracing::warn!(
                 to = %dispatched.next_state,
                 "late: the state change is lost (the platform takes a state only in a response)"

@@ -15,6 +15,7 @@ mod channel;
 mod client_addr;
 pub mod config;
 mod connection;
+mod conversation_state;
 mod deliver;
 pub mod delivery_log;
 mod engine;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use botwire_core::{Bot, ConversationData};
-use botwire_platforms::{HttpOutbox, Outbox, RateLimits};
+use botwire_platforms::{HttpOutbox, Outbox, Platform, Platforms, RateLimits};
 use botwire_store::{Intake, Ledger, Queue, StateStore};
 use ipnet::IpNet;
 
@@ -36,6 +36,7 @@ pub struct Server {
     trusted_proxies: Vec<IpNet>,
     tls: Option<(PathBuf, PathBuf)>,
     delivery_log: usize,
+    platforms: Platforms,
 }
 
 /// Why the server could not start or stopped.
@@ -109,6 +110,7 @@ impl Server {
             trusted_proxies: Vec::new(),
             tls: None,
             delivery_log: crate::delivery_log::DEFAULT_CAPACITY,
+            platforms: Platforms::builtin(),
         }
     }
 
@@ -117,7 +119,7 @@ impl Server {
     /// # Errors
     /// When the file cannot be read, or a setting is unknown or malformed.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_settings(Settings::load(None)?)
+        Self::new().configure_from_env()
     }
 
     /// The same, reading the TOML file at `path` (variables still win).
@@ -125,7 +127,7 @@ impl Server {
     /// # Errors
     /// As [`Server::from_env`].
     pub fn from_config_file(path: &Path) -> Result<Self, ConfigError> {
-        Self::from_settings(Settings::load(Some(path))?)
+        Self::new().configure_from_file(path)
     }
 
     /// A server from settings: every channel whose platform finds its secret set is mounted.
@@ -133,7 +135,56 @@ impl Server {
     /// # Errors
     /// When a channel's settings are unknown or malformed.
     pub fn from_settings(settings: Settings) -> Result<Self, ConfigError> {
-        let mut server = Self::new()
+        Self::new().configure(settings)
+    }
+
+    /// Adds a platform of your own, so that [`configure_from_env`](Server::configure_from_env)
+    /// and the TOML file mount its channels like the built-in ones: `BOTWIRE_<ID>_<KEY>`
+    /// variables, `[channels.<name>]` with `platform = "<id>"`. A platform with the id of a
+    /// built-in one replaces it. Register platforms before configuring.
+    ///
+    /// ```no_run
+    /// # fn run(my_chat: impl botwire_platforms::Platform, bot: botwire_core::Bot)
+    /// #     -> Result<(), botwire_server::ConfigError> {
+    /// let server = botwire_server::Server::new()
+    ///     .platform(my_chat)
+    ///     .configure_from_env()?
+    ///     .bot(bot);
+    /// # Ok(()) }
+    /// ```
+    pub fn platform(mut self, platform: impl Platform) -> Self {
+        self.platforms.register(Arc::new(platform));
+        self
+    }
+
+    /// Reads `BOTWIRE_CONFIG` (a TOML file) and `BOTWIRE_*` variables for this server's
+    /// platforms and applies them (see [`configure`](Server::configure)).
+    ///
+    /// # Errors
+    /// As [`Server::from_env`].
+    pub fn configure_from_env(self) -> Result<Self, ConfigError> {
+        let settings = Settings::load_with(None, &self.platforms)?;
+        self.configure(settings)
+    }
+
+    /// The same, reading the TOML file at `path` (variables still win).
+    ///
+    /// # Errors
+    /// As [`Server::from_env`].
+    pub fn configure_from_file(self, path: &Path) -> Result<Self, ConfigError> {
+        let settings = Settings::load_with(Some(path), &self.platforms)?;
+        self.configure(settings)
+    }
+
+    /// Applies `settings`: the listen addresses, limits, queue and store they name, and a
+    /// channel for each platform that finds its secret set. What they set replaces what was
+    /// set before; builder calls after this one override them in turn.
+    ///
+    /// # Errors
+    /// When a channel's settings are unknown or malformed, or name a platform this server
+    /// does not know.
+    pub fn configure(self, settings: Settings) -> Result<Self, ConfigError> {
+        let mut server = self
             .listen(settings.listen)
             .limits(settings.limits)
             .workers(settings.workers);
@@ -143,8 +194,14 @@ impl Server {
         // Opened (or connected to) by `build`, and only for the slots the user leaves empty.
         server.stores.configured = Configured::from_settings(&settings.store, &settings.workers);
         for spec in settings.channels {
-            let Some(platform) = botwire_platforms::platform(&spec.platform) else {
-                return Err(spec.settings.error("platform", "unknown platform").into());
+            let Some(platform) = server.platforms.get(&spec.platform) else {
+                return Err(spec
+                    .settings
+                    .error(
+                        "platform",
+                        "unknown platform: not registered with this server",
+                    )
+                    .into());
             };
             match platform.configure(&spec.settings)? {
                 Some(adapter) => {

@@ -6,11 +6,10 @@
 //! not delivered is kept with the job, so a retry sends it without running the handler again.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 
 use botwire_core::{Context, Reply};
-use botwire_platforms::{Inbound, OutboxError, Outgoing, Parsed};
-use botwire_store::{ConversationKey, Job, StateStore, StoreError};
+use botwire_platforms::{Inbound, OutboxError, Outgoing, Parsed, Verified};
+use botwire_store::{ConversationKey, Job, StoreError};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
@@ -19,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::app::{App, Route};
+use crate::conversation_state;
 use crate::deliver::panic_message;
 use crate::delivery_log::{Outcome, Record};
 use crate::messages::messenger;
@@ -116,7 +116,8 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
             .await;
             return;
         }
-        None => match route.adapter.parse(job.body.clone()) {
+        // Verified when it was accepted, before it was queued.
+        None => match route.adapter.parse(Verified::stored(job.body.clone())) {
             Ok(Parsed::Event(inbound)) => Work::Delivery(inbound),
             _ => {
                 bury(
@@ -282,7 +283,7 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
         let saved = bounded(
             "state store",
             timeout,
-            save(app.states(), &key, to, *expected),
+            conversation_state::save(app.states(), &key, to, *expected),
         )
         .await;
         if let Err(error) = saved.and_then(|r| r) {
@@ -404,33 +405,6 @@ async fn bounded<T>(
     tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| format!("{store}: no answer within {timeout:?}"))
-}
-
-/// Saves `next` over version `expected`. A save that an earlier attempt already made (it died
-/// after saving) finds its own result there and counts as done.
-async fn save(
-    states: &Arc<dyn StateStore>,
-    key: &ConversationKey<'_>,
-    next: &str,
-    expected: Option<u64>,
-) -> Result<u64, String> {
-    match states.save(key, next, expected).await {
-        Ok(version) => Ok(version),
-        Err(StoreError::Conflict { actual, .. })
-            if actual == Some(expected.map_or(1, |v| v + 1)) =>
-        {
-            match states.load(key).await {
-                Ok(Some(stored)) if stored.state == next => Ok(stored.version),
-                Ok(_) => Err(format!(
-                    "state changed concurrently: expected version {expected:?}"
-                )),
-                Err(e) => Err(format!("state store: {e}")),
-            }
-        }
-        // Only another instance can race this conversation; the retry reloads the state.
-        Err(e @ StoreError::Conflict { .. }) => Err(format!("state changed concurrently: {e}")),
-        Err(other) => Err(format!("state store: {other}")),
-    }
 }
 
 async fn bury(

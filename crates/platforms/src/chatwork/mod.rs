@@ -25,7 +25,7 @@ pub use outbox::{ChatworkOutbox, DEFAULT_API_BASE};
 use crate::auth::{HmacKeys, Secret, TagEncoding, single_header, single_query_param, verify_tag};
 use crate::{
     Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rate, RateLimits, Rejection,
-    SettingError, json,
+    SettingError, Verified, json,
 };
 
 /// The platform id.
@@ -187,7 +187,8 @@ impl Adapter for ChatworkAdapter {
         verify_tag(Some(&signature), TagEncoding::Base64, &self.keys, &[body])
     }
 
-    fn parse(&self, body: Bytes) -> Result<Parsed, Rejection> {
+    fn parse(&self, body: Verified) -> Result<Parsed, Rejection> {
+        let body = body.into_bytes();
         let envelope: wire::Envelope = json::parse(&body)?;
         let event_type = envelope.webhook_event_type;
         let wire = envelope.webhook_event.unwrap_or_default();

@@ -1,4 +1,5 @@
 use super::*;
+use crate::Verified;
 use crate::test_support::{parse_event, parse_ignored, parts};
 
 /// The public test vector (from the Ruby gem chatwork_webhook_verify).
@@ -153,7 +154,7 @@ fn the_bots_own_messages_and_unknown_types_are_acknowledged() {
     assert_eq!(parse_ignored(&own, CREATED), "the bot's own message");
     // Someone else's message still reaches the bot.
     assert!(matches!(
-        own.parse(Bytes::from_static(VECTOR_BODY.as_bytes())),
+        own.parse(Verified::stored(Bytes::from_static(VECTOR_BODY.as_bytes()))),
         Ok(Parsed::Event(_))
     ));
 
@@ -176,9 +177,9 @@ fn the_bots_own_messages_and_unknown_types_are_acknowledged() {
 fn malformed_messages_are_refused_with_200_once_verified() {
     let adapter = adapter();
     let rejection = adapter
-        .parse(Bytes::from_static(
+        .parse(Verified::stored(Bytes::from_static(
             br#"{"webhook_event_type":"message_created","webhook_event":{"room_id":1}}"#,
-        ))
+        )))
         .unwrap_err();
     assert_eq!(
         rejection.message,
@@ -191,7 +192,10 @@ fn malformed_messages_are_refused_with_200_once_verified() {
     let unsigned = Rejection::unauthorized("missing_signature", "no signature");
     assert_eq!(adapter.refuse(&unsigned, false).0, StatusCode::UNAUTHORIZED);
     assert_eq!(
-        adapter.parse(Bytes::from_static(b"{")).unwrap_err().code,
+        adapter
+            .parse(Verified::stored(Bytes::from_static(b"{")))
+            .unwrap_err()
+            .code,
         "not_json"
     );
     assert!(!adapter.sender_retries());

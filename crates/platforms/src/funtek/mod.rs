@@ -27,7 +27,7 @@ use crate::auth::{
 };
 use crate::{
     Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rate, RateLimits, Rejection,
-    SettingError, json,
+    SettingError, Verified, json,
 };
 
 /// The platform id.
@@ -264,7 +264,8 @@ impl Adapter for FuntekAdapter {
         Ok(())
     }
 
-    fn parse(&self, body: Bytes) -> Result<Parsed, Rejection> {
+    fn parse(&self, body: Verified) -> Result<Parsed, Rejection> {
+        let body = body.into_bytes();
         let envelope: wire::Envelope = json::parse(&body)?;
         let data = envelope.data.unwrap_or_default();
         let conversation = envelope
@@ -359,6 +360,11 @@ impl Adapter for FuntekAdapter {
 
     fn no_op(&self) -> Bytes {
         Bytes::from_static(NO_OP)
+    }
+
+    /// `botState` in every delivery, `toBotState` in the answer.
+    fn carries_state(&self) -> bool {
+        true
     }
 
     fn outbox(&self) -> Option<Arc<dyn Outbox>> {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::Verified;
 use crate::test_support::{parse_event, parts};
 use botwire_core::OutMessage;
 
@@ -150,7 +151,9 @@ fn malformed_bodies_are_400_naming_the_field() {
         ),
     ];
     for (body, code, message) in cases {
-        let err = adapter().parse(Bytes::from(body)).unwrap_err();
+        let err = adapter()
+            .parse(Verified::stored(Bytes::from(body)))
+            .unwrap_err();
         assert_eq!(
             (err.status, err.code, &*err.message),
             (http::StatusCode::BAD_REQUEST, code, message),

@@ -16,7 +16,8 @@ use http::request::Parts;
 
 use crate::auth::{HmacKeys, Secret, TagEncoding, verify_signature_header};
 use crate::{
-    Adapter, ChannelSettings, Inbound, Mode, Parsed, Platform, Rejection, SettingError, json,
+    Adapter, ChannelSettings, Inbound, Mode, Parsed, Platform, Rejection, SettingError, Verified,
+    json,
 };
 
 /// The platform id.
@@ -115,7 +116,8 @@ impl Adapter for KamigoAdapter {
         )
     }
 
-    fn parse(&self, body: Bytes) -> Result<Parsed, Rejection> {
+    fn parse(&self, body: Verified) -> Result<Parsed, Rejection> {
+        let body = body.into_bytes();
         let envelope: wire::Envelope = json::parse(&body)?;
         let data = envelope.data;
         let Some(channel) = data.channel_id.filter(|c| !c.is_empty()) else {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::Verified;
 use crate::test_support::{parse_event, parse_ignored, parts};
 
 const MESSAGE: &str = include_str!("../../../../tests/fixtures/kamigo/message_received.json");
@@ -89,7 +90,7 @@ fn known_events_missing_fields_are_400() {
         (r#"{"data":{}}"#, "event"),
     ] {
         let rejection = adapter()
-            .parse(Bytes::copy_from_slice(body.as_bytes()))
+            .parse(Verified::stored(Bytes::copy_from_slice(body.as_bytes())))
             .expect_err(body);
         assert_eq!(rejection.status, http::StatusCode::BAD_REQUEST);
         assert_eq!(
@@ -98,7 +99,9 @@ fn known_events_missing_fields_are_400() {
             "{body}"
         );
     }
-    let rejection = adapter().parse(Bytes::from_static(b"OK")).unwrap_err();
+    let rejection = adapter()
+        .parse(Verified::stored(Bytes::from_static(b"OK")))
+        .unwrap_err();
     assert_eq!(rejection.code, "not_json");
 }
 

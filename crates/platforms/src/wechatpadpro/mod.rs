@@ -26,7 +26,7 @@ pub use outbox::WeChatPadProOutbox;
 use crate::auth::{HmacKeys, Secret, TagEncoding, single_header, verify_signature_header};
 use crate::{
     Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rate, RateLimits, Rejection,
-    SettingError, json,
+    SettingError, Verified, json,
 };
 
 /// The platform id.
@@ -308,7 +308,8 @@ impl Adapter for WeChatPadProAdapter {
         )
     }
 
-    fn parse(&self, body: Bytes) -> Result<Parsed, Rejection> {
+    fn parse(&self, body: Verified) -> Result<Parsed, Rejection> {
+        let body = body.into_bytes();
         let wire: wire::Delivery = json::parse(&body)?;
         if wire.msg_id.is_empty() {
             return Err(Rejection::bad_request(

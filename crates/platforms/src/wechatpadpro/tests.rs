@@ -1,4 +1,5 @@
 use super::*;
+use crate::Verified;
 use crate::test_support::{parse_event, parse_ignored, parts};
 
 const TEXT: &str = include_str!("../../../../tests/fixtures/wechatpadpro/text.json");
@@ -214,7 +215,9 @@ fn receiver_side_filters() {
     let history = TEXT.replace("\"isHistory\": false", "\"isHistory\": true");
     assert_eq!(parse_ignored(&adapter(), &history), "a history message");
     assert!(matches!(
-        adapter().with_history(true).parse(Bytes::from(history)),
+        adapter()
+            .with_history(true)
+            .parse(Verified::stored(Bytes::from(history))),
         Ok(Parsed::Event(_))
     ));
 
@@ -222,7 +225,7 @@ fn receiver_side_filters() {
     assert_eq!(parse_ignored(&images_only, TEXT), "a filtered message type");
     let text_and_links = adapter().with_message_types([msg_type::TEXT, msg_type::LINK]);
     assert!(matches!(
-        text_and_links.parse(Bytes::from_static(LINK.as_bytes())),
+        text_and_links.parse(Verified::stored(Bytes::from_static(LINK.as_bytes()))),
         Ok(Parsed::Event(_))
     ));
 }
@@ -240,7 +243,7 @@ fn malformed_bodies_are_400_in_the_gateways_error_shape() {
         ),
     ] {
         let rejection = adapter
-            .parse(Bytes::copy_from_slice(body.as_bytes()))
+            .parse(Verified::stored(Bytes::copy_from_slice(body.as_bytes())))
             .unwrap_err();
         assert_eq!(rejection.message, message, "{body}");
         let (status, shaped) = adapter.refuse(&rejection, true);
@@ -250,7 +253,10 @@ fn malformed_bodies_are_400_in_the_gateways_error_shape() {
         assert_eq!(shaped["message"], message);
     }
     assert_eq!(
-        adapter.parse(Bytes::from_static(b"nope")).unwrap_err().code,
+        adapter
+            .parse(Verified::stored(Bytes::from_static(b"nope")))
+            .unwrap_err()
+            .code,
         "not_json"
     );
     assert_eq!(&adapter.no_op()[..], ACK);
@@ -296,7 +302,7 @@ fn configure_reads_every_setting() {
     );
     let own_text = TEXT.replace("\"isSelfMsg\": false", "\"isSelfMsg\": true");
     assert!(matches!(
-        adapter.parse(Bytes::from(own_text)),
+        adapter.parse(Verified::stored(Bytes::from(own_text))),
         Ok(Parsed::Event(_))
     ));
 

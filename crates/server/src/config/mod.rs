@@ -4,7 +4,8 @@
 //! `BOTWIRE_<CHANNEL>_<KEY>`: `BOTWIRE_FUNTEK_TOKEN` is the key `token` of the channel `funtek`.
 //! Every platform has an implicit channel named after it, mounted at `/webhooks/<platform>`
 //! once its secret is set; the file can add more (`[channels.<name>]` with `platform` and
-//! `path`). This module names no platform: each one reads its own keys.
+//! `path`). This module names no platform: each one reads its own keys, and a platform the
+//! user registers ([`Settings::load_with`]) gets its implicit channel and variables the same way.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use botwire_platforms::auth::Secret;
 use ipnet::IpNet;
 
-use botwire_platforms::{ChannelSettings, SettingError, SettingValue};
+use botwire_platforms::{ChannelSettings, Platforms, SettingError, SettingValue};
 
 use crate::{Limits, Workers};
 
@@ -167,11 +168,21 @@ const RESERVED: [&str; 15] = [
 ];
 
 impl Settings {
-    /// Reads `BOTWIRE_CONFIG` (or `path`, when given) and the process environment.
+    /// Reads `BOTWIRE_CONFIG` (or `path`, when given) and the process environment, for the
+    /// built-in platforms.
     ///
     /// # Errors
     /// When the file cannot be read or a setting is unknown or malformed.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(path, &Platforms::builtin())
+    }
+
+    /// The same, for `platforms`: each has a channel named after it, and a channel's
+    /// `platform` must name one of them.
+    ///
+    /// # Errors
+    /// As [`Settings::load`]; also when a platform's id cannot name a channel.
+    pub fn load_with(path: Option<&Path>, platforms: &Platforms) -> Result<Self, ConfigError> {
         let env: Vec<(String, String)> = std::env::vars()
             .filter(|(name, _)| name.starts_with("BOTWIRE_"))
             .collect();
@@ -189,7 +200,11 @@ impl Settings {
             }
             None => None,
         };
-        Self::from_sources(file.as_ref().map(|(p, t)| (p.as_str(), t.as_str())), env)
+        Self::from_sources_with(
+            file.as_ref().map(|(p, t)| (p.as_str(), t.as_str())),
+            env,
+            platforms,
+        )
     }
 
     /// Settings from a TOML text (named `origin` in errors) and environment variables.
@@ -200,7 +215,22 @@ impl Settings {
         file: Option<(&str, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut builder = Builder::default();
+        Self::from_sources_with(file, env, &Platforms::builtin())
+    }
+
+    /// The same, for `platforms` (see [`Settings::load_with`]).
+    ///
+    /// # Errors
+    /// As [`Settings::from_sources`]; also when a platform's id cannot name a channel.
+    pub fn from_sources_with(
+        file: Option<(&str, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+        platforms: &Platforms,
+    ) -> Result<Self, ConfigError> {
+        for id in platforms.ids() {
+            check_channel_name(id, &format!("the platform id {id:?}"))?;
+        }
+        let mut builder = Builder::new(platforms);
         if let Some((origin, text)) = file {
             let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::Toml {
                 path: origin.to_owned(),
@@ -213,18 +243,20 @@ impl Settings {
     }
 }
 
-struct Builder {
+struct Builder<'p> {
+    platforms: &'p Platforms,
     server: ChannelSettings,
     limits: ChannelSettings,
     queue: ChannelSettings,
     channels: BTreeMap<String, ChannelSettings>,
 }
 
-impl Default for Builder {
+impl<'p> Builder<'p> {
     /// Named as the file's tables are, so that an error about a setting left unset still
     /// says where it goes (`queue.retry_max`, not `.retry_max`).
-    fn default() -> Self {
+    fn new(platforms: &'p Platforms) -> Self {
         Self {
+            platforms,
             // Top-level keys: an error names the key alone.
             server: ChannelSettings::new(""),
             limits: ChannelSettings::new("limits"),
@@ -232,9 +264,7 @@ impl Default for Builder {
             channels: BTreeMap::new(),
         }
     }
-}
 
-impl Builder {
     fn file(&mut self, origin: &str, table: toml::Table) -> Result<(), ConfigError> {
         for (key, value) in table {
             match key.as_str() {
@@ -282,9 +312,10 @@ impl Builder {
     }
 
     fn env(&mut self, env: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
-        let mut names: Vec<String> = botwire_platforms::platforms()
-            .iter()
-            .map(|p| p.id().to_owned())
+        let mut names: Vec<String> = self
+            .platforms
+            .ids()
+            .map(str::to_owned)
             .chain(self.channels.keys().cloned())
             .collect();
         // Longest first, so `funtek_eu` wins over `funtek` for BOTWIRE_FUNTEK_EU_TOKEN.
@@ -393,15 +424,17 @@ impl Builder {
         for (name, settings) in self.channels {
             let platform = match settings.text("platform")? {
                 Some(platform) => platform.to_owned(),
-                None if botwire_platforms::platform(&name).is_some() => name.clone(),
+                None if self.platforms.get(&name).is_some() => name.clone(),
                 None => {
                     return Err(settings
                         .error("platform", "missing: name the platform of this channel")
                         .into());
                 }
             };
-            if botwire_platforms::platform(&platform).is_none() {
-                return Err(settings.error("platform", "unknown platform").into());
+            if self.platforms.get(&platform).is_none() {
+                let known: Vec<&str> = self.platforms.ids().collect();
+                let what = format!("unknown platform; known: {}", known.join(", "));
+                return Err(settings.error("platform", &what).into());
             }
             let path = match settings.text("path")? {
                 Some(path) if path.starts_with('/') => path.to_owned(),
