@@ -273,9 +273,13 @@ impl Work {
         if let (Some(states), true) = (&self.states, dispatched.changed) {
             let expected = stored.as_ref().map(|v| v.version);
             let next = &*dispatched.next_state;
-            if let Err(error) =
-                conversation_state::save(states, &conversation, next, expected).await
-            {
+            // Bounded like the load: a hanging store must not hold the claim (and shutdown,
+            // which waits for late work) for ever.
+            let save = conversation_state::save(states, &conversation, next, expected);
+            let saved = timeout_at(self.cancel_at, save)
+                .await
+                .unwrap_or_else(|_| Err("state store: no answer in time".to_owned()));
+            if let Err(error) = saved {
                 // The reply would speak from a state that was not kept: the retry runs again.
                 tracing::warn!(%error, "the new state could not be saved");
                 return self.fail(&key, &state, error).await;
