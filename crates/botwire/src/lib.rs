@@ -60,6 +60,20 @@
 //! | [`server`] | the hyper receiver, limits, configuration |
 //!
 //! Test your bot without a socket with the `botwire-testkit` crate.
+//!
+//! ## Cargo features
+//!
+//! All on by default. A bot for one platform on memory (or a store of its own) takes
+//! `default-features = false` and the platform's feature; settings that ask for a left-out
+//! feature are refused by name at start, never ignored.
+//!
+//! | feature | what |
+//! |---|---|
+//! | `funtek`, `kamigo`, `chatwork`, `wechatpadpro` | each platform's adapter |
+//! | `embedded` | the embedded durable store (redb): `store = embedded`, the default store with it |
+//! | `redis` | the Redis store: `store = redis://…` |
+//! | `tls` | TLS on the webhook listener (rustls): `tls_cert`, `tls_key`, `Server::tls` |
+//! | `send-api` | the platforms' send APIs and `outbox_url` (reqwest); without it, replies that cannot go in a response need an outbox of your own |
 
 pub use botwire_core as core;
 pub use botwire_platforms as platforms;
@@ -71,7 +85,9 @@ pub use botwire_core::{
     Member, MemoryData, Message, MessageType, Messenger, OutMessage, Reply, Transition,
     async_trait, handler_fn,
 };
-pub use botwire_platforms::{HttpOutbox, Outbox, OutboxError, Outgoing, Platform, Platforms};
+#[cfg(feature = "send-api")]
+pub use botwire_platforms::HttpOutbox;
+pub use botwire_platforms::{Outbox, OutboxError, Outgoing, Platform, Platforms};
 pub use botwire_server::{
     Admin, App, Built, Channel, Engine, Limits, Messages, PeerAddr, Running, SendError, ServeError,
     Server, Settings, Stopped, Workers,

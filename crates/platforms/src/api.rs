@@ -63,6 +63,10 @@ impl ApiClient {
     }
 
     /// A POST to `base` + `path`.
+    #[cfg_attr(
+        not(any(feature = "funtek", feature = "chatwork", feature = "wechatpadpro")),
+        allow(dead_code)
+    )]
     pub(crate) fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.post(format!("{}{path}", self.base))
     }

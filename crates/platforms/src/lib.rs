@@ -12,12 +12,14 @@
 //! `botwire::guide::custom_platform` walks through one.
 
 mod adapter;
+#[cfg(feature = "send-api")]
 mod api;
 pub mod auth;
 #[cfg(feature = "chatwork")]
 pub mod chatwork;
 #[cfg(feature = "funtek")]
 pub mod funtek;
+#[cfg(feature = "send-api")]
 mod http_outbox;
 pub mod json;
 #[cfg(feature = "kamigo")]
@@ -34,7 +36,9 @@ mod verified;
 pub mod wechatpadpro;
 
 pub use adapter::{Adapter, Inbound, Mode, Parsed, Rejection};
+#[cfg(feature = "send-api")]
 pub use api::ClientError;
+#[cfg(feature = "send-api")]
 pub use http_outbox::HttpOutbox;
 pub use outbox::{LogOutbox, Outbox, OutboxError, Outgoing};
 pub use rate_limit::{InvalidRate, Rate, RateLimited, RateLimits};

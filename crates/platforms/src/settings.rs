@@ -211,6 +211,22 @@ impl ChannelSettings {
         Ok(())
     }
 
+    /// Refuses `keys` when any is set: this build left out the cargo `feature` that reads
+    /// them (say, `send-api` for a send API's credentials), and ignoring them would drop the
+    /// replies they were set to deliver.
+    ///
+    /// # Errors
+    /// Names the first of `keys` that is set, and the feature.
+    pub fn refuse_without(&self, feature: &str, keys: &[&str]) -> Result<(), SettingError> {
+        match keys.iter().find(|key| self.entries.contains_key(**key)) {
+            Some(key) => Err(self.error(
+                key,
+                &format!("needs botwire's `{feature}` cargo feature, which this build leaves out"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// An error about `key`, naming where it came from.
     pub fn error(&self, key: &str, what: &str) -> SettingError {
         let source = match self.entries.get(key) {
@@ -341,6 +357,24 @@ mod tests {
                 .with("path", "/p")
                 .expect_only(&[])
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn keys_of_a_left_out_feature_are_refused_by_name() {
+        let s = settings();
+        assert!(
+            s.refuse_without("send-api", &["api_key", "api_base"])
+                .is_ok()
+        );
+        let err = s
+            .refuse_without("send-api", &["api_key", "deadline"])
+            .unwrap_err();
+        assert_eq!(err.origin, "channels.funtek.deadline");
+        assert!(err.problem.contains("`send-api` cargo feature"), "{err}");
+        assert!(
+            !err.to_string().contains("1500ms"),
+            "never the value: {err}"
         );
     }
 

@@ -19,12 +19,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::client_addr::PeerAddr;
 use crate::respond::Body;
+use crate::tls::TlsAcceptor;
 
 /// How the connections of one listener are served and how they end.
 #[derive(Clone)]
@@ -40,6 +40,7 @@ pub(crate) struct Lifecycle {
     pub(crate) tasks: TaskTracker,
     pub(crate) idle_timeout: Duration,
     /// How long a TLS handshake may take (the header timeout).
+    #[cfg(feature = "tls")]
     pub(crate) handshake_timeout: Duration,
 }
 
@@ -60,6 +61,9 @@ pub(crate) fn spawn<S, F>(
     lifecycle.tasks.clone().spawn(async move {
         match lifecycle.tls.clone() {
             None => serve(&lifecycle, service, stream, peer).await,
+            #[cfg(not(feature = "tls"))]
+            Some(none) => match none {},
+            #[cfg(feature = "tls")]
             Some(acceptor) => {
                 let handshake =
                     tokio::time::timeout(lifecycle.handshake_timeout, acceptor.accept(stream));

@@ -12,11 +12,11 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::respond::Body;
+use crate::tls::TlsAcceptor;
 use crate::{App, Built, Engine, Limits, Messages, ServeError, Server, Stopped, connection};
 
 impl Server {
@@ -235,6 +235,7 @@ async fn accept_loop<S, F>(
     let lifecycle = connection::Lifecycle {
         builder: Arc::new(http_builder(&limits)),
         tls,
+        #[cfg(feature = "tls")]
         handshake_timeout: limits.header_timeout,
         stop: stop.clone(),
         force: CancellationToken::new(),

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use botwire_core::{Bot, ConversationData};
-use botwire_platforms::{HttpOutbox, Outbox, Platform, Platforms, RateLimits};
+#[cfg(feature = "send-api")]
+use botwire_platforms::HttpOutbox;
+use botwire_platforms::{ChannelSettings, Outbox, Platform, Platforms, RateLimits, SettingError};
 use botwire_store::{Intake, Ledger, Queue, StateStore};
 use ipnet::IpNet;
 
@@ -192,7 +194,7 @@ impl Server {
         server.trusted_proxies = settings.trusted_proxies;
         server.tls = settings.tls;
         // Opened (or connected to) by `build`, and only for the slots the user leaves empty.
-        server.stores.configured = Configured::from_settings(&settings.store, &settings.workers);
+        server.stores.configured = Configured::from_settings(&settings.store, &settings.workers)?;
         for spec in settings.channels {
             let Some(platform) = server.platforms.get(&spec.platform) else {
                 return Err(spec
@@ -209,7 +211,7 @@ impl Server {
                         .at(spec.path)
                         .allow_from(spec.allow_from);
                     // A URL of the user's own wins over the platform's send API.
-                    let http_outbox = HttpOutbox::from_settings(&spec.settings)?;
+                    let http_outbox = outbox_url(&spec.settings)?;
                     let defaults = match (&http_outbox, adapter.outbox()) {
                         (None, Some(_)) => adapter.rate_limits(),
                         _ => RateLimits::none(),
@@ -217,7 +219,7 @@ impl Server {
                     if let Some(outbox) = http_outbox {
                         // Not the URL itself: it may carry credentials.
                         tracing::info!(channel = %spec.name, "replies are posted to its outbox_url");
-                        channel = channel.with_outbox(outbox);
+                        channel.outbox = Some(outbox);
                     }
                     let token = spec.settings.rate("rate_limit")?;
                     let conversation = spec.settings.rate("conversation_rate_limit")?;
@@ -504,4 +506,17 @@ impl std::fmt::Debug for Server {
             .field("channels", &self.channels)
             .finish_non_exhaustive()
     }
+}
+
+/// The outbox of a channel's `outbox_url` and `outbox_secret`, when set.
+#[cfg(feature = "send-api")]
+fn outbox_url(settings: &ChannelSettings) -> Result<Option<Arc<dyn Outbox>>, SettingError> {
+    Ok(HttpOutbox::from_settings(settings)?.map(|outbox| Arc::new(outbox) as Arc<dyn Outbox>))
+}
+
+/// Without the HTTP client compiled in, `outbox_url` is refused, not ignored.
+#[cfg(not(feature = "send-api"))]
+fn outbox_url(settings: &ChannelSettings) -> Result<Option<Arc<dyn Outbox>>, SettingError> {
+    settings.refuse_without("send-api", &["outbox_url", "outbox_secret"])?;
+    Ok(None)
 }

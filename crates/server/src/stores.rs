@@ -1,15 +1,19 @@
 //! Which stores a server keeps its memory in: the ones the user gave, the one the settings name
 //! (opened or connected only when the server is built), and memory for the rest.
 
+#[cfg(feature = "embedded")]
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use botwire_core::{ConversationData, MemoryData};
+#[cfg(feature = "redis")]
 use botwire_platforms::auth::Secret;
+#[cfg(feature = "embedded")]
+use botwire_store::{EmbeddedOptions, EmbeddedStore};
 use botwire_store::{
-    EmbeddedOptions, EmbeddedStore, Intake, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore,
-    Queue, StateStore,
+    Intake, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue, StateStore,
 };
+#[cfg(feature = "redis")]
 use botwire_store_redis::{RedisOptions, RedisStore};
 
 use crate::config::{ConfigError, StoreKind};
@@ -48,10 +52,12 @@ pub(crate) enum Configured {
     /// None: memory for every empty slot.
     #[default]
     Memory,
+    #[cfg(feature = "embedded")]
     Embedded {
         path: PathBuf,
         options: EmbeddedOptions,
     },
+    #[cfg(feature = "redis")]
     Redis {
         url: Secret,
         prefix: String,
@@ -61,19 +67,32 @@ pub(crate) enum Configured {
 
 impl Configured {
     /// What `kind` names, sized by `workers`.
-    pub(crate) fn from_settings(kind: &StoreKind, workers: &Workers) -> Self {
-        match kind {
+    ///
+    /// # Errors
+    /// [`ConfigError::LeftOut`] when `kind` is a backend this build does not have.
+    #[cfg_attr(
+        not(any(feature = "embedded", feature = "redis")),
+        allow(unused_variables)
+    )]
+    pub(crate) fn from_settings(kind: &StoreKind, workers: &Workers) -> Result<Self, ConfigError> {
+        Ok(match kind {
             StoreKind::Memory => Self::Memory,
+            #[cfg(feature = "embedded")]
             StoreKind::Embedded { data_dir } => Self::Embedded {
                 path: StoreKind::file(data_dir),
                 options: EmbeddedOptions::default().with_queue_capacity(workers.capacity),
             },
+            #[cfg(feature = "redis")]
             StoreKind::Redis { url, prefix } => Self::Redis {
                 url: url.clone(),
                 prefix: prefix.clone(),
                 options: RedisOptions::default().with_queue_capacity(workers.capacity),
             },
-        }
+            #[cfg(not(feature = "embedded"))]
+            StoreKind::Embedded { .. } => return Err(left_out("embedded")),
+            #[cfg(not(feature = "redis"))]
+            StoreKind::Redis { .. } => return Err(left_out("redis")),
+        })
     }
 }
 
@@ -108,6 +127,7 @@ impl StorePlan {
         if !self.is_full() {
             match std::mem::take(&mut self.configured) {
                 Configured::Memory => {}
+                #[cfg(feature = "embedded")]
                 Configured::Embedded { path, options } => {
                     let opened = path.clone();
                     // Opening reads the lane index back from the file: seconds for a million
@@ -133,6 +153,7 @@ impl StorePlan {
                         self.intake = Some(Arc::new(store));
                     }
                 }
+                #[cfg(feature = "redis")]
                 Configured::Redis {
                     url,
                     prefix,
@@ -152,6 +173,7 @@ impl StorePlan {
 
     /// The empty slots are `store`'s. Whether it got both the ledger and the queue, so that it
     /// can also write a job and its acknowledgement together.
+    #[cfg(any(feature = "embedded", feature = "redis"))]
     fn fill<S>(&mut self, store: S) -> bool
     where
         S: Ledger + StateStore + Queue + ConversationData + Clone,
@@ -179,5 +201,14 @@ impl StorePlan {
             data: self.data.unwrap_or_else(|| Arc::new(MemoryData::default())),
             intake: self.intake,
         }
+    }
+}
+
+/// The store setting names a backend this build leaves out.
+#[cfg(not(all(feature = "embedded", feature = "redis")))]
+fn left_out(feature: &'static str) -> ConfigError {
+    ConfigError::LeftOut {
+        setting: "store",
+        feature,
     }
 }

@@ -2,11 +2,20 @@
 //! key in PEM files, HTTP/2 and HTTP/1.1 offered by ALPN.
 
 use std::path::{Path, PathBuf};
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 
+#[cfg(feature = "tls")]
 use rustls::pki_types::pem::PemObject;
+#[cfg(feature = "tls")]
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio_rustls::TlsAcceptor;
+#[cfg(feature = "tls")]
+pub(crate) use tokio_rustls::TlsAcceptor;
+
+/// What accepts TLS connections: none in a build without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+pub(crate) enum TlsAcceptor {}
 
 /// Why TLS could not be set up. Names the file, never its contents.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +38,7 @@ impl TlsError {
 ///
 /// # Errors
 /// When a file cannot be read, holds no certificate or key, or the key does not match.
+#[cfg(feature = "tls")]
 pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
     let chain = CertificateDer::pem_file_iter(cert)
         .map_err(|e| TlsError::new(cert, e))?
@@ -47,4 +57,16 @@ pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError>
         .map_err(|e| TlsError::new(key, e))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Refuses TLS settings in a build without TLS, naming the certificate file.
+///
+/// # Errors
+/// Always: a listener asked for TLS must not serve plain HTTP instead.
+#[cfg(not(feature = "tls"))]
+pub(crate) fn acceptor(cert: &Path, _key: &Path) -> Result<TlsAcceptor, TlsError> {
+    Err(TlsError::new(
+        cert,
+        "this build has no TLS: it needs botwire's `tls` cargo feature",
+    ))
 }

@@ -11,6 +11,7 @@
 //! implement them without changing callers. [`MemoryLedger`], [`MemoryStateStore`] and
 //! [`MemoryQueue`] keep everything in process.
 
+#[cfg(feature = "embedded")]
 mod embedded;
 mod error;
 mod intake;
@@ -23,8 +24,15 @@ mod memory_state;
 mod queue;
 mod state;
 
-pub use embedded::{EMBEDDED_QUEUE_CAPACITY, EmbeddedOptions, EmbeddedStore};
+#[cfg(feature = "embedded")]
+pub use embedded::{EmbeddedOptions, EmbeddedStore};
 pub use error::StoreError;
+
+/// How many jobs the embedded store queues by default for senders that retry: waiting jobs
+/// stay in its file, memory holds only their ids. (Here, not beside the store, so that
+/// settings can size a queue in a build without it.)
+pub const EMBEDDED_QUEUE_CAPACITY: usize = 1_000_000;
+
 pub use intake::Intake;
 pub use key::{ConversationKey, DeliveryKey};
 pub use ledger::{CachedResponse, Claim, ClaimToken, Ledger, Waited};

@@ -7,6 +7,7 @@
 //! so every verified delivery is answered 200 and botwire owns the retries from there. Replies go
 //! out through [`ChatworkOutbox`].
 
+#[cfg(feature = "send-api")]
 mod outbox;
 mod wire;
 
@@ -20,6 +21,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use http::request::Parts;
 
+#[cfg(feature = "send-api")]
 pub use outbox::{ChatworkOutbox, DEFAULT_API_BASE};
 
 use crate::auth::{HmacKeys, Secret, TagEncoding, single_header, single_query_param, verify_tag};
@@ -54,7 +56,7 @@ pub struct ChatworkAdapter {
     keys: HmacKeys,
     deadline: Duration,
     account_id: Option<String>,
-    outbox: Option<Arc<ChatworkOutbox>>,
+    outbox: Option<Arc<dyn Outbox>>,
 }
 
 /// Why a Chatwork adapter could not be built.
@@ -109,6 +111,7 @@ impl ChatworkAdapter {
 
     /// Sends replies through `outbox`.
     #[must_use]
+    #[cfg(feature = "send-api")]
     pub fn with_outbox(mut self, outbox: ChatworkOutbox) -> Self {
         self.outbox = Some(Arc::new(outbox));
         self
@@ -136,22 +139,43 @@ impl Platform for Chatwork {
         if let Some(account_id) = settings.text("account_id")? {
             adapter = adapter.with_account_id(account_id.trim());
         }
-        let api_base = settings.text("api_base")?;
-        match settings.secrets("api_token")?.into_iter().next() {
-            Some(api_token) => {
-                let base = api_base.unwrap_or(DEFAULT_API_BASE);
-                let outbox = ChatworkOutbox::new(base, api_token)
-                    .map_err(|e| settings.error("api_base", &e.to_string()))?;
-                adapter = adapter.with_outbox(outbox);
-            }
-            None => tracing::warn!(
+        Ok(Some(Arc::new(send_api(adapter, settings)?)))
+    }
+}
+
+/// The channel's send API, from `api_token` (and `api_base`).
+#[cfg(feature = "send-api")]
+fn send_api(
+    adapter: ChatworkAdapter,
+    settings: &ChannelSettings,
+) -> Result<ChatworkAdapter, SettingError> {
+    let api_base = settings.text("api_base")?;
+    match settings.secrets("api_token")?.into_iter().next() {
+        Some(api_token) => {
+            let base = api_base.unwrap_or(DEFAULT_API_BASE);
+            let outbox = ChatworkOutbox::new(base, api_token)
+                .map_err(|e| settings.error("api_base", &e.to_string()))?;
+            Ok(adapter.with_outbox(outbox))
+        }
+        None => {
+            tracing::warn!(
                 channel = settings.name(),
                 "no Chatwork API token (api_token): replies are only logged and kept in the \
                  delivery log"
-            ),
+            );
+            Ok(adapter)
         }
-        Ok(Some(Arc::new(adapter)))
     }
+}
+
+/// Without the send API compiled in, its settings are refused, not ignored.
+#[cfg(not(feature = "send-api"))]
+fn send_api(
+    adapter: ChatworkAdapter,
+    settings: &ChannelSettings,
+) -> Result<ChatworkAdapter, SettingError> {
+    settings.refuse_without("send-api", &["api_token", "api_base"])?;
+    Ok(adapter)
 }
 
 impl Adapter for ChatworkAdapter {
@@ -268,7 +292,7 @@ impl Adapter for ChatworkAdapter {
     }
 
     fn outbox(&self) -> Option<Arc<dyn Outbox>> {
-        self.outbox.clone().map(|o| o as Arc<dyn Outbox>)
+        self.outbox.clone()
     }
 
     /// 300 requests per 5 minutes per API token, 10 posts per 10 s per room (Chatwork's API

@@ -6,6 +6,7 @@
 //! token in the registered URL (`?token=`) or an `Authorization: Bearer` header, and optionally
 //! an `X-Webhook-Signature: sha256=<hex>` HMAC of the body added by a gateway in front.
 
+#[cfg(feature = "send-api")]
 mod outbox;
 mod wire;
 
@@ -19,6 +20,7 @@ use http::request::Parts;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "send-api")]
 pub use outbox::{API_KEY_HEADER, ImkitOutbox};
 
 use crate::auth::{
@@ -67,7 +69,7 @@ pub struct FuntekAdapter {
     signatures: HmacKeys,
     deadline: Duration,
     sender_id: Option<String>,
-    outbox: Option<Arc<ImkitOutbox>>,
+    outbox: Option<Arc<dyn Outbox>>,
 }
 
 /// Builds a [`FuntekAdapter`].
@@ -79,7 +81,7 @@ pub struct FuntekBuilder {
     insecure: bool,
     deadline: Option<Duration>,
     sender_id: Option<String>,
-    outbox: Option<ImkitOutbox>,
+    outbox: Option<Arc<dyn Outbox>>,
 }
 
 /// Why a [`FuntekBuilder`] refused to build.
@@ -141,8 +143,9 @@ impl FuntekBuilder {
 
     /// Sends what cannot go in the response (a late handler's reply, proactive messages)
     /// through IMKit's platform API.
+    #[cfg(feature = "send-api")]
     pub fn outbox(mut self, outbox: ImkitOutbox) -> Self {
-        self.outbox = Some(outbox);
+        self.outbox = Some(Arc::new(outbox));
         self
     }
 
@@ -166,7 +169,7 @@ impl FuntekBuilder {
             signatures: HmacKeys::from_secrets(&self.secrets),
             deadline: self.deadline.unwrap_or(DEFAULT_DEADLINE),
             sender_id: self.sender_id,
-            outbox: self.outbox.map(Arc::new),
+            outbox: self.outbox,
         })
     }
 }
@@ -192,8 +195,13 @@ impl Platform for Funtek {
         if let Some(sender_id) = sender_id {
             builder = builder.sender_id(sender_id);
         }
-        let key = settings.secrets("api_key")?.into_iter().next();
-        match (settings.text("api_base")?, key) {
+        #[cfg(not(feature = "send-api"))]
+        settings.refuse_without("send-api", &["api_base", "api_key", "client_message_ids"])?;
+        #[cfg(feature = "send-api")]
+        match (
+            settings.text("api_base")?,
+            settings.secrets("api_key")?.into_iter().next(),
+        ) {
             (Some(base), Some(key)) => {
                 let mut outbox = ImkitOutbox::new(base, key)
                     .map_err(|e| settings.error("api_base", &e.to_string()))?
@@ -368,7 +376,7 @@ impl Adapter for FuntekAdapter {
     }
 
     fn outbox(&self) -> Option<Arc<dyn Outbox>> {
-        self.outbox.clone().map(|o| o as Arc<dyn Outbox>)
+        self.outbox.clone()
     }
 
     /// 1,000 requests a minute per API key (IMKit's newer documentation).

@@ -60,6 +60,7 @@ pub(super) struct ReplyMessage<'a> {
     pub(super) extra: &'a Map<String, Value>,
 }
 
+#[cfg(feature = "send-api")]
 /// `POST /rooms/{roomID}/message` on the platform API: one message into a room.
 #[derive(Debug, Serialize)]
 pub(super) struct SendMessage<'a> {
@@ -74,6 +75,7 @@ pub(super) struct SendMessage<'a> {
     pub(super) message: ReplyMessage<'a>,
 }
 
+#[cfg(feature = "send-api")]
 /// The platform API's answer envelope: `RC` 0 is success.
 #[derive(Debug, Deserialize)]
 pub(super) struct ApiAnswer {

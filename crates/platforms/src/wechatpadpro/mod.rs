@@ -8,6 +8,7 @@
 //! within 5 s. The receiver filters what the sender can filter too: message types, the
 //! account's own messages, and history messages.
 
+#[cfg(feature = "send-api")]
 mod outbox;
 mod wire;
 
@@ -21,6 +22,7 @@ use http::StatusCode;
 use http::request::Parts;
 use serde_json::Value;
 
+#[cfg(feature = "send-api")]
 pub use outbox::WeChatPadProOutbox;
 
 use crate::auth::{HmacKeys, Secret, TagEncoding, single_header, verify_signature_header};
@@ -101,7 +103,7 @@ pub struct WeChatPadProAdapter {
     include_self: bool,
     include_history: bool,
     deadline: Duration,
-    outbox: Option<Arc<WeChatPadProOutbox>>,
+    outbox: Option<Arc<dyn Outbox>>,
 }
 
 /// Why a WeChatPadPro adapter could not be built.
@@ -176,6 +178,7 @@ impl WeChatPadProAdapter {
 
     /// Sends replies through the gateway's send API.
     #[must_use]
+    #[cfg(feature = "send-api")]
     pub fn with_outbox(mut self, outbox: WeChatPadProOutbox) -> Self {
         self.outbox = Some(Arc::new(outbox));
         self
@@ -253,30 +256,51 @@ impl Platform for WeChatPadPro {
         if let Some(deadline) = settings.positive_duration("deadline")? {
             adapter = adapter.with_deadline(deadline);
         }
-        let mention = settings.flag("mention")?.unwrap_or(false);
-        let key = settings.secrets("api_key")?.into_iter().next();
-        match (settings.text("api_base")?, key) {
-            (Some(base), Some(key)) => {
-                let outbox = WeChatPadProOutbox::new(base, key)
-                    .map_err(|e| settings.error("api_base", &e.to_string()))?
-                    .with_mention(mention);
-                adapter = adapter.with_outbox(outbox);
-            }
-            // The gateway is self-hosted: there is no default base to assume.
-            (Some(_), None) => {
-                return Err(settings.error("api_key", "missing: api_base needs the account's key"));
-            }
-            (None, Some(_)) => {
-                return Err(settings.error("api_base", "missing: api_key needs the gateway's URL"));
-            }
-            (None, None) => tracing::warn!(
+        Ok(Some(Arc::new(send_api(adapter, settings)?)))
+    }
+}
+
+/// The channel's send API, from `api_base` and `api_key` (and `mention`).
+#[cfg(feature = "send-api")]
+fn send_api(
+    adapter: WeChatPadProAdapter,
+    settings: &ChannelSettings,
+) -> Result<WeChatPadProAdapter, SettingError> {
+    let mention = settings.flag("mention")?.unwrap_or(false);
+    let key = settings.secrets("api_key")?.into_iter().next();
+    match (settings.text("api_base")?, key) {
+        (Some(base), Some(key)) => {
+            let outbox = WeChatPadProOutbox::new(base, key)
+                .map_err(|e| settings.error("api_base", &e.to_string()))?
+                .with_mention(mention);
+            Ok(adapter.with_outbox(outbox))
+        }
+        // The gateway is self-hosted: there is no default base to assume.
+        (Some(_), None) => {
+            Err(settings.error("api_key", "missing: api_base needs the account's key"))
+        }
+        (None, Some(_)) => {
+            Err(settings.error("api_base", "missing: api_key needs the gateway's URL"))
+        }
+        (None, None) => {
+            tracing::warn!(
                 channel = settings.name(),
                 "no WeChatPadPro send API (api_base, api_key): replies are only logged and kept \
                  in the delivery log"
-            ),
+            );
+            Ok(adapter)
         }
-        Ok(Some(Arc::new(adapter)))
     }
+}
+
+/// Without the send API compiled in, its settings are refused, not ignored.
+#[cfg(not(feature = "send-api"))]
+fn send_api(
+    adapter: WeChatPadProAdapter,
+    settings: &ChannelSettings,
+) -> Result<WeChatPadProAdapter, SettingError> {
+    settings.refuse_without("send-api", &["api_base", "api_key", "mention"])?;
+    Ok(adapter)
 }
 
 impl Adapter for WeChatPadProAdapter {
@@ -408,7 +432,7 @@ impl Adapter for WeChatPadProAdapter {
     }
 
     fn outbox(&self) -> Option<Arc<dyn Outbox>> {
-        self.outbox.clone().map(|o| o as Arc<dyn Outbox>)
+        self.outbox.clone()
     }
 
     /// The gateway documents no limit, and WeChat punishes bursts: 20 messages a minute per

@@ -50,6 +50,7 @@ fn optional_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     }
 }
 
+#[cfg(feature = "send-api")]
 /// `POST /message/SendTextMessage`: one text message.
 #[derive(Debug, serde::Serialize)]
 pub(super) struct SendText<'a> {
@@ -57,6 +58,7 @@ pub(super) struct SendText<'a> {
     pub(super) msg_item: [TextItem<'a>; 1],
 }
 
+#[cfg(feature = "send-api")]
 /// One message of a [`SendText`].
 #[derive(Debug, serde::Serialize)]
 pub(super) struct TextItem<'a> {
@@ -71,6 +73,7 @@ pub(super) struct TextItem<'a> {
     pub(super) at_wx_id_list: Vec<&'a str>,
 }
 
+#[cfg(feature = "send-api")]
 /// The gateway's answer envelope: `Code` 200 is success, whatever the HTTP status said.
 #[derive(Debug, Deserialize)]
 pub(super) struct ApiAnswer {

@@ -88,6 +88,13 @@ impl StoreKind {
     }
 }
 
+/// The store when `store` is not set: the embedded one, when this build has it.
+const DEFAULT_STORE: &str = if cfg!(feature = "embedded") {
+    "embedded"
+} else {
+    "memory"
+};
+
 /// Where the embedded store lives unless `data_dir` says otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./botwire-data";
 /// The embedded store's file name within `data_dir`.
@@ -117,6 +124,14 @@ pub enum ConfigError {
     /// A setting is unknown or malformed.
     #[error(transparent)]
     Setting(#[from] SettingError),
+    /// The settings ask for something this build of botwire left out.
+    #[error("{setting}: needs botwire's `{feature}` cargo feature, which this build leaves out")]
+    LeftOut {
+        /// The setting (`store`, `tls_cert`).
+        setting: &'static str,
+        /// The cargo feature of the `botwire` crate that provides it.
+        feature: &'static str,
+    },
     /// The store could not be opened.
     #[error("cannot open the store {path}: {source}")]
     Store {
@@ -380,7 +395,7 @@ impl<'p> Builder<'p> {
             .server
             .text("store")?
             .map(str::trim)
-            .unwrap_or("embedded")
+            .unwrap_or(DEFAULT_STORE)
         {
             "embedded" => StoreKind::Embedded { data_dir },
             "memory" => StoreKind::Memory,

@@ -26,7 +26,7 @@ use dashmap::DashMap;
 
 use self::tables::Tables;
 use crate::lanes::Lanes;
-use crate::{LedgerLimits, StoreError};
+use crate::{EMBEDDED_QUEUE_CAPACITY, LedgerLimits, StoreError};
 
 /// Memory redb keeps pages in. Its default (1 GiB) fills with the whole file as it is read at
 /// open; past what the hot pages need (the ends of the answers and jobs), more buys nothing.
@@ -63,9 +63,6 @@ struct Inner {
     queue_capacity: usize,
     next_job: AtomicU64,
 }
-
-/// How many jobs an [`EmbeddedStore`] queues by default for senders that retry.
-pub const EMBEDDED_QUEUE_CAPACITY: usize = 1_000_000;
 
 /// How much an [`EmbeddedStore`] keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
