@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::{Adapter, Verified};
 use botwire::store::{CachedResponse, Claim, DeliveryKey, EmbeddedStore, Ledger, MemoryLedger};
-use botwire::{Context, Reply};
+use botwire::{Context, ContextParts, Reply};
 use botwire_bench::signed_samples;
 use botwire_testkit::funtek;
 use bytes::Bytes;
@@ -129,14 +129,14 @@ fn dispatch_and_render(c: &mut Criterion) {
     let botwire::platforms::Parsed::Event(inbound) = parsed else {
         panic!("a message");
     };
-    let cx = Context::new(
-        "funtek",
-        "funtek".into(),
-        "room".into(),
-        "id".into(),
-        "idle".into(),
-        std::time::Instant::now() + Duration::from_secs(5),
-    );
+    let cx = Context::from_parts(ContextParts {
+        platform: "funtek",
+        channel: "funtek".into(),
+        conversation: "room".into(),
+        delivery_id: "id".into(),
+        state: "idle".into(),
+        deadline: std::time::Instant::now() + Duration::from_secs(5),
+    });
     c.bench_function("Bot::dispatch (sample bot, echo)", |b| {
         b.to_async(&runtime)
             .iter(|| async { std::hint::black_box(bot.dispatch(&cx, &inbound.event).await) });

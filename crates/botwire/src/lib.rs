@@ -81,9 +81,9 @@ pub use botwire_server as server;
 pub use botwire_store as store;
 
 pub use botwire_core::{
-    Bot, BotBuilder, BoxError, BuildError, Context, ConversationData, Event, EventKind, Handler,
-    Member, MemoryData, Message, MessageType, Messenger, OutMessage, Reply, Transition,
-    async_trait, handler_fn,
+    Bot, BotBuilder, BoxError, BuildError, Context, ContextParts, ConversationData, Event,
+    EventKind, Handler, Member, MemoryData, Message, MessageType, Messenger, OutMessage, Reply,
+    Transition, async_trait, handler_fn,
 };
 #[cfg(feature = "send-api")]
 pub use botwire_platforms::HttpOutbox;

@@ -222,7 +222,7 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-    use crate::{EventKind, Message, handler_fn};
+    use crate::{ContextParts, EventKind, Message, handler_fn};
 
     fn says(word: &'static str) -> impl Handler {
         handler_fn(move |_cx, _ev| async move { Ok(Reply::text(word)) })
@@ -233,14 +233,14 @@ mod tests {
     }
 
     fn cx(bot: &Bot, state: Option<&str>) -> Context {
-        Context::new(
-            "test",
-            "test".into(),
-            "room".into(),
-            "d1".into(),
-            bot.current_state(state),
-            Instant::now(),
-        )
+        Context::from_parts(ContextParts {
+            platform: "test",
+            channel: "test".into(),
+            conversation: "room".into(),
+            delivery_id: "d1".into(),
+            state: bot.current_state(state),
+            deadline: Instant::now(),
+        })
     }
 
     fn event() -> Event {

@@ -40,17 +40,59 @@ fn process_data() -> Arc<dyn ConversationData> {
     DATA.get_or_init(Arc::default).clone()
 }
 
+/// What a [`Context`] is made of: where one delivery comes from and how long its handler has.
+/// Its fields are named, so that five strings cannot be passed in the wrong order.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use botwire_core::{Context, ContextParts};
+///
+/// let cx = Context::from_parts(ContextParts {
+///     platform: "funtek",
+///     channel: "support".into(),
+///     conversation: "room-1".into(),
+///     delivery_id: "msg-42".into(),
+///     state: "idle".into(),
+///     deadline: Instant::now() + Duration::from_secs(5),
+/// });
+/// assert_eq!((cx.channel(), cx.conversation(), cx.state()), ("support", "room-1", "idle"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ContextParts {
+    /// The platform id (`funtek`, …).
+    pub platform: &'static str,
+    /// The channel the delivery came in on.
+    pub channel: Arc<str>,
+    /// The conversation (room, group, chat) it belongs to.
+    pub conversation: Arc<str>,
+    /// The platform's id of this delivery.
+    pub delivery_id: Arc<str>,
+    /// The conversation's current state as the platform or the state store gave it (already
+    /// resolved to the initial state when there was none).
+    pub state: Arc<str>,
+    /// When the handler's time is up.
+    pub deadline: Instant,
+}
+
+impl From<ContextParts> for Context {
+    fn from(parts: ContextParts) -> Self {
+        Self::from_parts(parts)
+    }
+}
+
 impl Context {
-    /// A context for one delivery. `state` is the conversation's current state as the platform or
-    /// the state store gave it (already resolved to the initial state when there was none).
-    pub fn new(
-        platform: &'static str,
-        channel: Arc<str>,
-        conversation: Arc<str>,
-        delivery_id: Arc<str>,
-        state: Arc<str>,
-        deadline: Instant,
-    ) -> Self {
+    /// A context for one delivery, with the process's own conversation data and no messenger
+    /// (the server gives its store and messenger with [`with_data`](Self::with_data) and
+    /// [`with_messenger`](Self::with_messenger)).
+    pub fn from_parts(parts: ContextParts) -> Self {
+        let ContextParts {
+            platform,
+            channel,
+            conversation,
+            delivery_id,
+            state,
+            deadline,
+        } = parts;
         Self {
             platform,
             channel,
@@ -61,6 +103,29 @@ impl Context {
             data: process_data(),
             messenger: Arc::new(NoMessenger),
         }
+    }
+
+    /// A context for one delivery, from its parts in this order.
+    #[deprecated(
+        since = "0.1.0",
+        note = "use Context::from_parts: its named fields cannot be swapped"
+    )]
+    pub fn new(
+        platform: &'static str,
+        channel: Arc<str>,
+        conversation: Arc<str>,
+        delivery_id: Arc<str>,
+        state: Arc<str>,
+        deadline: Instant,
+    ) -> Self {
+        Self::from_parts(ContextParts {
+            platform,
+            channel,
+            conversation,
+            delivery_id,
+            state,
+            deadline,
+        })
     }
 
     /// The same context keeping the conversation's data in `data` (the server gives its store).
@@ -171,16 +236,35 @@ impl Context {
 mod tests {
     use super::*;
 
+    fn parts(deadline: Instant) -> ContextParts {
+        ContextParts {
+            platform: "p",
+            channel: "c".into(),
+            conversation: "r".into(),
+            delivery_id: "d".into(),
+            state: "s".into(),
+            deadline,
+        }
+    }
+
+    impl ContextParts {
+        fn into_context(self) -> Context {
+            Context::from(self)
+        }
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn the_positional_constructor_keeps_its_order() {
+        let at = Instant::now();
+        let old = Context::new("p", "c".into(), "r".into(), "d".into(), "s".into(), at);
+        let new = Context::from_parts(parts(at));
+        assert_eq!(format!("{old:?}"), format!("{new:?}"));
+    }
+
     #[tokio::test]
     async fn without_a_server_sending_is_refused_with_a_reason() {
-        let cx = Context::new(
-            "p",
-            "c".into(),
-            "r".into(),
-            "d".into(),
-            "s".into(),
-            Instant::now(),
-        );
+        let cx = parts(Instant::now()).into_context();
         let error = cx.send("hi").await.expect_err("no messenger");
         assert!(error.to_string().contains("no messenger"), "{error}");
         assert!(cx.send_to("c", "r2", "hi").await.is_err());
@@ -189,7 +273,7 @@ mod tests {
     #[test]
     fn remaining_saturates_at_zero() {
         let past = Instant::now();
-        let cx = Context::new("p", "c".into(), "r".into(), "d".into(), "s".into(), past);
+        let cx = parts(past).into_context();
         assert_eq!(cx.remaining(), Duration::ZERO);
         let cx = cx.with_state("t".into());
         assert_eq!(cx.state(), "t");

@@ -32,7 +32,7 @@ mod reply;
 
 pub use async_trait::async_trait;
 pub use bot::{Bot, BotBuilder, BuildError, DispatchError, Dispatched};
-pub use context::Context;
+pub use context::{Context, ContextParts};
 pub use data::{ConversationData, MemoryData};
 pub use event::{Event, EventKind, Member, Message, MessageType};
 pub use handler::{BoxError, Handler, HandlerFn, handler_fn};

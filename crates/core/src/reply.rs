@@ -67,18 +67,29 @@ impl Reply {
         self
     }
 
-    /// Posts the message as this sender (a bot account id) where the platform allows choosing.
-    pub fn sender(mut self, sender_id: impl Into<String>) -> Self {
+    /// Posts the message as this sender (a bot account id) where the platform allows choosing;
+    /// read back with [`sender_id`](Self::sender_id).
+    pub fn with_sender_id(mut self, sender_id: impl Into<String>) -> Self {
         self.sender = Some(sender_id.into());
         self
     }
 
-    /// The sender id set with [`Reply::sender`], if any.
+    /// The same as [`with_sender_id`](Self::with_sender_id).
+    #[deprecated(
+        since = "0.1.0",
+        note = "use with_sender_id, named like its getter sender_id"
+    )]
+    pub fn sender(self, sender_id: impl Into<String>) -> Self {
+        self.with_sender_id(sender_id)
+    }
+
+    /// The sender id set with [`with_sender_id`](Self::with_sender_id), if any.
     pub fn sender_id(&self) -> Option<&str> {
         self.sender.as_deref()
     }
 
-    /// The message to post, if any.
+    /// The message to post, if any: the [`OutMessage`] the reply was made with
+    /// ([`text`](Self::text), [`message`](Self::message)).
     pub fn out_message(&self) -> Option<&OutMessage> {
         self.message.as_ref()
     }
@@ -145,11 +156,20 @@ mod tests {
 
     #[test]
     fn builders_compose() {
-        let reply = Reply::text("hi").goto("teaching").sender("robot001");
+        let reply = Reply::text("hi")
+            .goto("teaching")
+            .with_sender_id("robot001");
         assert_eq!(reply.out_message().map(OutMessage::body), Some("hi"));
         assert_eq!(reply.transition(), &Transition::Goto("teaching".into()));
         assert_eq!(reply.sender_id(), Some("robot001"));
         assert_eq!(reply.clone().stay().transition(), &Transition::Stay);
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn the_old_sender_setter_sets_what_sender_id_reads() {
+        let reply = Reply::text("hi").sender("robot001");
+        assert_eq!(reply, Reply::text("hi").with_sender_id("robot001"));
     }
 
     #[test]

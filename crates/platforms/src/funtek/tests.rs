@@ -293,7 +293,7 @@ fn renders_the_funtek_reply_shape() {
         br#"{"toBotState":null,"data":{"message":"hi","messageType":"text"}}"#
     );
     assert_eq!(
-        &a.render(&Reply::text("hi").sender("robot001"), Some("active"))[..],
+        &a.render(&Reply::text("hi").with_sender_id("robot001"), Some("active"))[..],
         br#"{"senderID":"robot001","toBotState":"active","data":{"message":"hi","messageType":"text"}}"#
     );
     assert_eq!(
