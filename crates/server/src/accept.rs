@@ -17,10 +17,10 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use tokio::time::{Instant, timeout_at};
 
-use crate::app::{DEFAULT_TTL, Route};
-use crate::deliver::{LEASE_BEYOND_DEADLINE, answer_by, replay};
 use crate::delivery_log::{DeliveryLog, Outcome};
 use crate::respond::{self, Body};
+use crate::route::{DEFAULT_TTL, Route};
+use crate::stages::{self, LEASE_BEYOND_DEADLINE, replay, store_down, store_slow};
 
 pub(crate) struct Acceptance<'a> {
     pub(crate) route: Arc<Route>,
@@ -42,43 +42,36 @@ impl Acceptance<'_> {
             let (status, body) = adapter.refuse(&rejection, true);
             respond::json(status, body)
         };
-        let answer_by = answer_by(self.arrived, adapter.deadline());
+        let answer_by = stages::answer_by(self.arrived, adapter.deadline());
         let key = DeliveryKey::new(&route.name, &self.inbound.delivery_id);
         let lease = adapter.deadline() + LEASE_BEYOND_DEADLINE;
         let record =
             |outcome: Outcome| route.record(&self.inbound, outcome, self.arrived.elapsed());
 
-        let token = match timeout_at(answer_by, self.ledger.claim(&key, lease)).await {
-            Ok(Ok(Claim::New(token))) => token,
-            Ok(Ok(Claim::Done(cached))) => {
+        let token = match stages::claim(self.ledger, &key, lease, answer_by).await {
+            Ok(Claim::New(token)) => token,
+            Ok(Claim::Done(cached)) => {
                 self.log.record(record(Outcome::Duplicate));
                 return replay(cached);
             }
-            Ok(Ok(Claim::InFlight)) => {
+            Ok(Claim::InFlight) => {
                 // The original is being queued right now; answer as it is answered.
-                let wait = self
-                    .ledger
-                    .wait(&key, answer_by.saturating_duration_since(Instant::now()));
-                return match timeout_at(answer_by, wait).await {
-                    Ok(Ok(Waited::Done(cached))) => {
+                return match stages::wait_for_original(self.ledger, &key, answer_by).await {
+                    Ok(Waited::Done(cached)) => {
                         self.log.record(record(Outcome::Duplicate));
                         replay(cached)
                     }
-                    Ok(Err(e)) => refuse(store_down(&e)),
-                    _ => refuse(Rejection::new(
+                    Ok(Waited::Released | Waited::TimedOut) => refuse(Rejection::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "busy",
                         "the original delivery is not accepted yet; retry later",
                     )),
+                    Err(rejection) => refuse(rejection),
                 };
             }
-            Ok(Err(e)) => {
+            Err(rejection) => {
                 self.lost_unless_resent();
-                return refuse(store_down(&e));
-            }
-            Err(_) => {
-                self.lost_unless_resent();
-                return refuse(store_slow());
+                return refuse(rejection);
             }
         };
 
@@ -205,22 +198,3 @@ impl Acceptance<'_> {
 /// How long bookkeeping after the decision (recording an ack, releasing a claim) may hold the
 /// answer when a store hangs.
 const STORE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// A store did not answer before the platform's deadline: nothing was accepted.
-pub(crate) fn store_slow() -> Rejection {
-    tracing::warn!("a store did not answer in time");
-    Rejection::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "store_slow",
-        "a store did not answer in time; retry later",
-    )
-}
-
-pub(crate) fn store_down(error: &StoreError) -> Rejection {
-    tracing::warn!(%error, "a store is unavailable");
-    Rejection::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "store_unavailable",
-        "a store is unavailable; retry later",
-    )
-}

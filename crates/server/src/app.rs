@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botwire_core::{Bot, BoxError, ConversationData};
+use botwire_core::{Bot, BoxError, ConversationData, Messenger};
 use botwire_platforms::{
-    Adapter, Inbound, LogOutbox, Mode, Outbox, Parsed, RateLimited, RateLimits, Rejection, Verified,
+    LogOutbox, Mode, Outbox, Parsed, RateLimited, RateLimits, Rejection, Verified,
 };
 use botwire_store::{Ledger, Queue, StateStore};
 use bytes::Bytes;
@@ -24,15 +24,13 @@ use tokio_util::task::TaskTracker;
 use crate::client_addr::{PeerAddr, client_addr};
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::respond::{self, Body};
+use crate::route::Route;
 use crate::stores::Stores;
 use crate::turns::Turns;
-use crate::{Channel, Limits, ServeError, Workers, accept, deliver};
+use crate::{Channel, Limits, Messages, ServeError, Workers, accept, deliver};
 
 /// How long `/readyz` waits for the stores: a hanging store makes the instance unready.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How long a done delivery's response is remembered for duplicates.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The receiver: every mounted channel, the stores, the limits. Cheap to clone.
 #[derive(Clone)]
@@ -42,7 +40,9 @@ pub struct App {
 
 struct Inner {
     routes: HashMap<String, Arc<Route>>,
-    by_channel: HashMap<Arc<str>, Arc<Route>>,
+    by_channel: Arc<HashMap<Arc<str>, Arc<Route>>>,
+    /// What handlers send proactive messages with, and `App::messages` hands out.
+    messages: Messages,
     stores: Stores,
     limits: Limits,
     workers: Workers,
@@ -59,28 +59,6 @@ pub(crate) struct Defaults {
     pub(crate) bot: Option<Arc<Bot>>,
     pub(crate) outbox: Option<Arc<dyn Outbox>>,
     pub(crate) trusted_proxies: Vec<IpNet>,
-}
-
-/// A mounted channel, resolved.
-pub(crate) struct Route {
-    pub(crate) name: Arc<str>,
-    pub(crate) adapter: Arc<dyn Adapter>,
-    pub(crate) bot: Arc<Bot>,
-    /// Where replies go (via-API platforms).
-    pub(crate) outbox: Arc<dyn Outbox>,
-    /// Who may deliver (empty: anyone).
-    pub(crate) allow_from: Vec<IpNet>,
-}
-
-impl Route {
-    /// A delivery-log record of `outcome` for `inbound` on this channel.
-    pub(crate) fn record(&self, inbound: &Inbound, outcome: Outcome, latency: Duration) -> Record {
-        Record::new(&self.name, self.adapter.platform(), outcome, latency).delivery(
-            inbound.event.kind().name(),
-            &inbound.conversation,
-            &inbound.delivery_id,
-        )
-    }
 }
 
 impl App {
@@ -137,10 +115,13 @@ impl App {
                 return Err(ServeError::DuplicatePath(channel.path));
             }
         }
+        let by_channel = Arc::new(by_channel);
+        let messages = Messages::new(by_channel.clone(), stores.queue.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 routes,
                 by_channel,
+                messages,
                 stores,
                 limits,
                 workers,
@@ -174,11 +155,6 @@ impl App {
             .by_channel
             .values()
             .any(|r| r.adapter.mode() == Mode::ViaApi || r.outbox.delivers())
-    }
-
-    /// Sends messages by themselves (proactive), through the queue and each channel's outbox.
-    pub fn messages(&self) -> crate::Messages {
-        crate::Messages::new(self.clone())
     }
 
     /// Handlers still running after their request was answered (late ones).
@@ -216,6 +192,16 @@ impl App {
 
     pub(crate) fn worked(&self) -> &Notify {
         &self.inner.worked
+    }
+
+    /// Sends messages by themselves (proactive), through the queue and each channel's outbox.
+    pub fn messages(&self) -> Messages {
+        self.inner.messages.clone()
+    }
+
+    /// What handlers' contexts send proactive messages with.
+    pub(crate) fn messenger(&self) -> Arc<dyn Messenger> {
+        Arc::new(self.inner.messages.clone())
     }
 
     pub(crate) fn route_by_channel(&self, channel: &str) -> Option<Arc<Route>> {
@@ -326,7 +312,7 @@ impl App {
                     handler_timeout: self.workers().handler_timeout,
                     data: self.data().clone(),
                     queue: self.queue().clone(),
-                    messenger: crate::messages::messenger(self),
+                    messenger: self.messenger(),
                     states,
                 };
                 delivery

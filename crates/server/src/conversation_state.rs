@@ -5,6 +5,23 @@ use std::sync::Arc;
 
 use botwire_store::{ConversationKey, StateStore, StoreError};
 
+/// Why a new state was not saved.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SaveError {
+    /// Another instance moved the conversation since its state was loaded; the retry reloads.
+    #[error("state changed concurrently: expected version {expected:?}")]
+    Raced {
+        /// The version the state was loaded at.
+        expected: Option<u64>,
+    },
+    /// The store refused the version.
+    #[error("state changed concurrently: {0}")]
+    Conflict(#[source] StoreError),
+    /// The store failed.
+    #[error("state store: {0}")]
+    Store(#[source] StoreError),
+}
+
 /// Saves `next` over version `expected`. A save that an earlier attempt already made (it died
 /// after saving) finds its own result there and counts as done.
 pub(crate) async fn save(
@@ -12,7 +29,7 @@ pub(crate) async fn save(
     key: &ConversationKey<'_>,
     next: &str,
     expected: Option<u64>,
-) -> Result<u64, String> {
+) -> Result<u64, SaveError> {
     match states.save(key, next, expected).await {
         Ok(version) => Ok(version),
         Err(StoreError::Conflict { actual, .. })
@@ -20,14 +37,12 @@ pub(crate) async fn save(
         {
             match states.load(key).await {
                 Ok(Some(stored)) if stored.state == next => Ok(stored.version),
-                Ok(_) => Err(format!(
-                    "state changed concurrently: expected version {expected:?}"
-                )),
-                Err(e) => Err(format!("state store: {e}")),
+                Ok(_) => Err(SaveError::Raced { expected }),
+                Err(e) => Err(SaveError::Store(e)),
             }
         }
         // Only another instance can race this conversation; the retry reloads the state.
-        Err(e @ StoreError::Conflict { .. }) => Err(format!("state changed concurrently: {e}")),
-        Err(other) => Err(format!("state store: {other}")),
+        Err(e @ StoreError::Conflict { .. }) => Err(SaveError::Conflict(e)),
+        Err(other) => Err(SaveError::Store(other)),
     }
 }

@@ -6,12 +6,11 @@
 //! goes out in time and the handler finishes on its own, in a tracked task. A handler that fails or
 //! panics releases the claim and gets a 500, so the sender's retry runs it again.
 
-use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botwire_core::{Context, ConversationData, Dispatched, Messenger};
+use botwire_core::{ConversationData, Dispatched, Messenger};
 use botwire_platforms::{Inbound, Rejection};
 use botwire_store::{
     CachedResponse, Claim, ClaimToken, ConversationKey, DeliveryKey, Ledger, NewJob, Queue,
@@ -24,20 +23,15 @@ use tokio::time::{Instant, timeout_at};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::accept::{store_down, store_slow};
-use crate::app::{DEFAULT_TTL, Route};
 use crate::conversation_state;
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::inline::{Inline, LeftBehind};
 use crate::respond::{self, Body};
+use crate::route::{DEFAULT_TTL, Route};
 use crate::send_job::SendJob;
+use crate::stages::{self, Handling, LEASE_BEYOND_DEADLINE, handler_failed, replay};
 use crate::turns::{Turn, Turns};
 
-/// A claim outlives the deadline by this much, so that a late handler still holds it while it
-/// finishes; past it, a worker that died cannot block the retry any longer.
-pub(crate) const LEASE_BEYOND_DEADLINE: Duration = Duration::from_secs(30);
-/// The answer leaves this long before the platform's deadline at most (less for short ones).
-const MAX_MARGIN: Duration = Duration::from_millis(500);
 /// How long queueing a late reply may take before it counts as lost.
 const LATE_PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -55,11 +49,6 @@ pub(crate) struct Delivery {
     pub(crate) messenger: Arc<dyn Messenger>,
     /// Where the conversation's state is kept, unless the platform carries it.
     pub(crate) states: Option<Arc<dyn StateStore>>,
-}
-
-/// When the answer must leave: the deadline less a margin of a tenth of it, at most 500 ms.
-pub(crate) fn answer_by(arrived: Instant, deadline: Duration) -> Instant {
-    arrived + deadline - (deadline / 10).min(MAX_MARGIN)
 }
 
 impl Delivery {
@@ -92,7 +81,7 @@ impl Delivery {
     ) -> Response<Body> {
         let adapter = &self.route.adapter;
         let deadline = adapter.deadline();
-        let answer_by = answer_by(self.arrived, deadline);
+        let answer_by = stages::answer_by(self.arrived, deadline);
         // Owned, since the inbound moves into the handler's task below.
         let (kind, conversation, delivery_id) = (
             self.inbound.event.kind().name().to_owned(),
@@ -124,11 +113,10 @@ impl Delivery {
         let runs_for = deadline.max(self.handler_timeout);
         let lease = runs_for + LEASE_BEYOND_DEADLINE;
 
-        let claim = match timeout_at(answer_by, ledger.claim(&key, lease)).await {
-            Ok(Ok(claim)) => claim,
-            Ok(Err(e)) => return refuse(store_down(&e)),
-            // Nothing ran: tell the sender to retry rather than acknowledge a lost delivery.
-            Err(_) => return refuse(store_slow()),
+        // A store that fails here ran nothing: the sender is told to retry.
+        let claim = match stages::claim(ledger, &key, lease, answer_by).await {
+            Ok(claim) => claim,
+            Err(rejection) => return refuse(rejection),
         };
         let token = match claim {
             Claim::New(token) => token,
@@ -138,9 +126,8 @@ impl Delivery {
                 return replay(cached);
             }
             Claim::InFlight => {
-                let wait = ledger.wait(&key, answer_by.saturating_duration_since(Instant::now()));
-                return match timeout_at(answer_by, wait).await {
-                    Ok(Ok(Waited::Done(cached))) => {
+                return match stages::wait_for_original(ledger, &key, answer_by).await {
+                    Ok(Waited::Done(cached)) => {
                         tracing::debug!("duplicate: answered as the original was");
                         log.record(record(Outcome::Duplicate));
                         replay(cached)
@@ -148,9 +135,9 @@ impl Delivery {
                     // The original failed. This copy was sent alongside it, so it fails with it
                     // rather than running the handler once more per waiting copy; the sender's
                     // retry runs it again.
-                    Ok(Ok(Waited::Released)) => refuse(failed()),
-                    Ok(Ok(Waited::TimedOut)) | Err(_) => late(),
-                    Ok(Err(e)) => refuse(store_down(&e)),
+                    Ok(Waited::Released) => refuse(handler_failed()),
+                    Ok(Waited::TimedOut) => late(),
+                    Err(rejection) => refuse(rejection),
                 };
             }
         };
@@ -180,7 +167,7 @@ impl Delivery {
             .in_current_span();
         match timeout_at(answer_by, Inline::new(run, tasks.clone(), left)).await {
             Ok(Ok(Some(body))) => respond::json(StatusCode::OK, body),
-            Ok(Ok(None) | Err(_)) => refuse(failed()),
+            Ok(Ok(None) | Err(_)) => refuse(handler_failed()),
             Err(_) => late(),
         }
     }
@@ -235,40 +222,19 @@ impl Work {
             None => bot.current_state(inbound.state.as_deref()),
             Some(_) => bot.current_state(stored.as_ref().map(|v| v.state.as_str())),
         };
-        tracing::Span::current().record("state", &*state);
-        let cx = Context::new(
-            adapter.platform(),
-            name.clone(),
-            inbound.conversation.as_str().into(),
-            inbound.delivery_id.as_str().into(),
-            state.clone(),
-            self.deadline.into_std(),
-        )
-        .with_data(self.data.clone())
-        .with_messenger(self.messenger.clone());
-        let dispatch = AssertUnwindSafe(bot.dispatch(&cx, &inbound.event)).catch_unwind();
-        let failure = match timeout_at(self.cancel_at, dispatch).await {
-            Err(_) => {
-                tracing::error!("the handler ran past its timeout and was cancelled");
-                Err("handler timed out and was cancelled".to_owned())
-            }
-            Ok(Ok(Ok(dispatched))) => Ok(dispatched),
-            Ok(Ok(Err(error))) => {
-                tracing::warn!(%error, "the handler failed; the sender's retry will run it again");
-                Err(format!("handler: {error}"))
-            }
-            Ok(Err(panic)) => {
-                let panic = panic_message(&*panic);
-                tracing::error!(
-                    panic,
-                    "the handler panicked; the sender's retry will run it again"
-                );
-                Err(format!("handler panicked: {panic}"))
-            }
+        let handling = Handling {
+            route: &self.route,
+            conversation: &inbound.conversation,
+            delivery_id: &inbound.delivery_id,
+            state: state.clone(),
+            deadline: self.deadline.into_std(),
+            data: self.data.clone(),
+            messenger: self.messenger.clone(),
         };
-        let dispatched = match failure {
+        // A failure releases the claim: the sender's retry runs the handler again.
+        let dispatched = match handling.run(&inbound.event, self.cancel_at).await {
             Ok(dispatched) => dispatched,
-            Err(detail) => return self.fail(&key, &state, detail).await,
+            Err(failure) => return self.fail(&key, &state, failure.to_string()).await,
         };
         if let (Some(states), true) = (&self.states, dispatched.changed) {
             let expected = stored.as_ref().map(|v| v.version);
@@ -276,9 +242,10 @@ impl Work {
             // Bounded like the load: a hanging store must not hold the claim (and shutdown,
             // which waits for late work) for ever.
             let save = conversation_state::save(states, &conversation, next, expected);
-            let saved = timeout_at(self.cancel_at, save)
-                .await
-                .unwrap_or_else(|_| Err("state store: no answer in time".to_owned()));
+            let saved = match timeout_at(self.cancel_at, save).await {
+                Ok(saved) => saved.map(drop).map_err(|error| error.to_string()),
+                Err(_) => Err("state store: no answer in time".to_owned()),
+            };
             if let Err(error) = saved {
                 // The reply would speak from a state that was not kept: the retry runs again.
                 tracing::warn!(%error, "the new state could not be saved");
@@ -409,48 +376,5 @@ impl Work {
         if let Err(error) = self.ledger.release(key, self.token).await {
             tracing::warn!(%error, "could not release the claim");
         }
-    }
-}
-
-pub(crate) fn replay(cached: CachedResponse) -> Response<Body> {
-    let status = StatusCode::from_u16(cached.status).unwrap_or(StatusCode::OK);
-    respond::json(status, cached.body)
-}
-
-fn failed() -> Rejection {
-    Rejection::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "handler_failed",
-        "the delivery failed; retry it",
-    )
-}
-
-pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(not a string)")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answer_leaves_before_the_deadline() {
-        let now = Instant::now();
-        assert_eq!(
-            answer_by(now, Duration::from_secs(5)),
-            now + Duration::from_millis(4500)
-        );
-        assert_eq!(
-            answer_by(now, Duration::from_secs(30)),
-            now + Duration::from_millis(29_500)
-        );
-        assert_eq!(
-            answer_by(now, Duration::from_millis(200)),
-            now + Duration::from_millis(180)
-        );
     }
 }

@@ -3,13 +3,14 @@
 //! lane and returns once the queue holds it; the workers send it through the channel's
 //! outbox like any reply.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use botwire_core::{BoxError, Messenger, OutMessage, Reply};
-use botwire_store::{NewJob, StoreError};
+use botwire_store::{NewJob, Queue, StoreError};
 
-use crate::App;
+use crate::route::Route;
 use crate::send_job::SendJob;
 
 /// The longest conversation id accepted (the platforms' ids are far shorter).
@@ -69,7 +70,9 @@ const MAX_CONVERSATION: usize = 512;
 /// ```
 #[derive(Clone)]
 pub struct Messages {
-    app: App,
+    /// The mounted channels, by name.
+    channels: Arc<HashMap<Arc<str>, Arc<Route>>>,
+    queue: Arc<dyn Queue>,
 }
 
 /// Why a message was not accepted. Nothing was queued.
@@ -98,8 +101,8 @@ pub enum SendError {
 }
 
 impl Messages {
-    pub(crate) fn new(app: App) -> Self {
-        Self { app }
+    pub(crate) fn new(channels: Arc<HashMap<Arc<str>, Arc<Route>>>, queue: Arc<dyn Queue>) -> Self {
+        Self { channels, queue }
     }
 
     /// Queues `message` for `conversation` of `channel`, after what that conversation already
@@ -123,15 +126,15 @@ impl Messages {
             ));
         }
         let route = self
-            .app
-            .route_by_channel(channel)
+            .channels
+            .get(channel)
             .ok_or_else(|| SendError::UnknownChannel(channel.to_owned()))?;
         if !route.outbox.delivers() {
             return Err(SendError::CannotSend(channel.to_owned()));
         }
         let job = SendJob::proactive(Reply::message(message));
         let new = NewJob::new(channel, conversation, &job.message_id, job.encode());
-        match self.app.queue().push(new).await {
+        match self.queue.push(new).await {
             Ok(_) => {
                 tracing::info!(channel, conversation, id = %job.message_id, "message queued");
                 Ok(job.message_id)
@@ -158,9 +161,4 @@ impl Messenger for Messages {
     ) -> Result<String, BoxError> {
         Ok(Messages::send(self, channel, conversation, message).await?)
     }
-}
-
-/// The messenger handlers' contexts carry.
-pub(crate) fn messenger(app: &App) -> Arc<dyn Messenger> {
-    Arc::new(Messages::new(app.clone()))
 }

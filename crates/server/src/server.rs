@@ -16,7 +16,7 @@ use ipnet::IpNet;
 use crate::config::{ConfigError, Settings};
 use crate::delivery_log::DeliveryLog;
 use crate::stores::{Configured, StorePlan, Stores};
-use crate::{Admin, App, Channel, Engine, Limits, Messages, Workers};
+use crate::{Admin, App, Channel, Engine, Limits, Messages, ServeError, Workers};
 
 /// The webhook receiver. Configure it, give it a bot, and [`serve`](Server::serve).
 ///
@@ -39,53 +39,6 @@ pub struct Server {
     tls: Option<(PathBuf, PathBuf)>,
     delivery_log: usize,
     platforms: Platforms,
-}
-
-/// Why the server could not start or stopped.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServeError {
-    /// The configuration is unusable.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// No channel is mounted.
-    #[error(
-        "no channel is mounted: set a platform's secret, e.g. BOTWIRE_FUNTEK_TOKEN (see README.md)"
-    )]
-    NoChannels,
-    /// A channel has no bot, and the server has none to lend it.
-    #[error("channel {0:?} has no bot: call Server::bot or Channel::with_bot")]
-    NoBot(String),
-    /// Two channels share a path.
-    #[error("two channels are mounted at {0}")]
-    DuplicatePath(String),
-    /// Two channels share a name.
-    #[error("two channels are named {0:?}")]
-    DuplicateChannel(String),
-    /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The store could not be reached.
-    #[error("cannot reach the store: {0}")]
-    Store(#[source] botwire_store::StoreError),
-    /// The TLS certificate or key could not be loaded.
-    #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
-    /// [`Server::into_app`] was asked for a store it cannot open by itself.
-    #[error(
-        "the configured store (embedded or Redis) is opened by Server::build().await or bind(); \
-         into_app() uses only the stores given to it, and memory"
-    )]
-    StoreNotOpened,
-    /// Waiting for a shutdown signal failed.
-    #[error("cannot wait for the shutdown signal: {0}")]
-    Signal(#[source] std::io::Error),
 }
 
 impl Default for Server {

@@ -5,29 +5,27 @@
 //! with backoff; after the last attempt it becomes a dead letter. A reply that was produced but
 //! not delivered is kept with the job, so a retry sends it without running the handler again.
 
-use std::panic::AssertUnwindSafe;
+use std::time::Duration;
 
-use botwire_core::{Context, Reply};
 use botwire_platforms::{Inbound, OutboxError, Outgoing, Parsed, Verified};
 use botwire_store::{ConversationKey, Job, StoreError};
 use bytes::Bytes;
-use futures_util::FutureExt;
-use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::app::{App, Route};
-use crate::conversation_state;
-use crate::deliver::panic_message;
+use crate::app::App;
+use crate::checkpoint::Checkpoint;
+use crate::conversation_state::{self, SaveError};
 use crate::delivery_log::{Outcome, Record};
-use crate::messages::messenger;
+use crate::route::Route;
 use crate::send_job::SendJob;
+use crate::stages::{HandlerFailure, Handling};
 
 /// The first and the longest wait between attempts to record a job's outcome with a queue
 /// that cannot be reached.
-const SETTLE_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
-const SETTLE_LAST_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const SETTLE_FIRST_WAIT: Duration = Duration::from_millis(50);
+const SETTLE_LAST_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs one worker until `stop` is cancelled.
 pub(crate) async fn run(app: App, stop: CancellationToken) {
@@ -53,7 +51,7 @@ pub(crate) async fn run(app: App, stop: CancellationToken) {
                 tracing::warn!(%error, "the queue is unavailable");
                 // Back off a little so a queue that is down does not spin the worker.
                 tokio::select! {
-                    () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
                     () = stop.cancelled() => return,
                 }
             }
@@ -71,14 +69,57 @@ enum Attempt {
     },
     /// Failed; `progress` is the reply awaiting delivery, if the handler got that far.
     Failed {
-        error: String,
-        retry_after: Option<std::time::Duration>,
-        permanent: bool,
-        /// Not a failure: a rate limit to wait out. The attempt does not count.
-        rate_limited: bool,
+        error: AttemptError,
         progress: Option<Bytes>,
         states: Option<(String, Option<String>)>,
     },
+}
+
+/// Why an attempt failed.
+#[derive(Debug, thiserror::Error)]
+enum AttemptError {
+    /// The handler failed, panicked or ran out of time.
+    #[error(transparent)]
+    Handler(#[from] HandlerFailure),
+    /// A store failed.
+    #[error("{store}: {source}")]
+    Store {
+        store: &'static str,
+        #[source]
+        source: StoreError,
+    },
+    /// A store did not answer within the handler timeout.
+    #[error("{store}: no answer within {timeout:?}")]
+    StoreSlow {
+        store: &'static str,
+        timeout: Duration,
+    },
+    /// The new state was not saved.
+    #[error(transparent)]
+    State(#[from] SaveError),
+    /// The outbox did not take the reply (its own error says whether to retry, and when).
+    #[error("outbox: {0}")]
+    Outbox(#[from] OutboxError),
+}
+
+impl AttemptError {
+    /// The wait the platform asked for before the next attempt.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Outbox(error) => error.retry_after(),
+            _ => None,
+        }
+    }
+
+    /// Whether retrying cannot help: the platform refused the reply for good.
+    fn is_permanent(&self) -> bool {
+        matches!(self, Self::Outbox(error) if !error.is_transient())
+    }
+
+    /// Not a failure: a rate limit to wait out. The attempt does not count.
+    fn is_rate_limited(&self) -> bool {
+        matches!(self, Self::Outbox(error) if error.is_rate_limited())
+    }
 }
 
 /// What a job is: a delivery to handle, or a message to send.
@@ -166,14 +207,11 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
             }
         }
         Attempt::Failed {
-            error,
-            retry_after: Some(wait),
-            rate_limited: true,
-            progress,
-            ..
-        } => {
+            error, progress, ..
+        } if error.is_rate_limited() && error.retry_after().is_some() => {
             // Waiting for a limit is not a failed attempt: the job keeps its place and its
             // count, however long the platform makes it wait.
+            let wait = error.retry_after().unwrap_or_default();
             job.progress = progress;
             tracing::debug!(%error, retry_in = ?wait, "rate limited: will send again");
             let put_back = settle(app, stop, "put the job back", || {
@@ -185,12 +223,11 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
         }
         Attempt::Failed {
             error,
-            retry_after,
-            permanent,
             progress,
             states,
-            ..
         } => {
+            let (retry_after, permanent) = (error.retry_after(), error.is_permanent());
+            let error = error.to_string();
             job.attempts += 1;
             job.progress = progress;
             job.last_error = Some(error.clone());
@@ -221,56 +258,34 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
     }
 }
 
-/// What an attempt finished before it sends: the reply, and the state it moves the
-/// conversation to. Stored with the job before the state is saved, so that an attempt that
-/// dies after it (a failed send, a crash) resumes from here and never runs the handler again.
-#[derive(Debug, Serialize, Deserialize)]
-struct Checkpoint {
-    reply: Reply,
-    /// The state before the handler ran.
-    from: String,
-    /// The state to save, and the version it must replace, when the state changes.
-    to: Option<(String, Option<u64>)>,
-}
-
 /// One attempt: run the handler (unless an earlier attempt's checkpoint is waiting), store the
 /// checkpoint, save the state, send.
 async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Attempt {
-    let failed = |error: String, progress: Option<Bytes>, states| Attempt::Failed {
+    let failed = |error: AttemptError, progress: Option<Bytes>, states| Attempt::Failed {
         error,
-        retry_after: None,
-        permanent: false,
-        rate_limited: false,
         progress,
         states,
     };
-    let resumed = job
-        .progress
-        .as_ref()
-        .and_then(|b| serde_json::from_slice::<Checkpoint>(b).ok());
-    let (checkpoint, progress) = match resumed {
+    let timeout = app.workers().handler_timeout;
+    let (checkpoint, progress) = match resume(app, route, inbound, job) {
         Some(checkpoint) => (checkpoint, job.progress.clone()),
         None => {
             let checkpoint = match dispatch(app, route, inbound).await {
                 Ok(checkpoint) => checkpoint,
                 Err(error) => return failed(error, None, None),
             };
-            let progress = serde_json::to_vec(&checkpoint).ok().map(Bytes::from);
-            if let Some(progress) = &progress {
-                let timeout = app.workers().handler_timeout;
-                let stored = bounded(
-                    "queue",
-                    timeout,
-                    app.queue().checkpoint(job.id, progress.clone()),
-                )
-                .await
-                .and_then(|r| r.map_err(|e| format!("queue: {e}")));
-                if let Err(error) = stored {
-                    // Nothing durable happened yet: the retry runs the handler again.
-                    return failed(error, None, None);
-                }
+            let progress = checkpoint.encode();
+            let stored = bounded(
+                "queue",
+                timeout,
+                app.queue().checkpoint(job.id, progress.clone()),
+            )
+            .await;
+            if let Err(error) = stored {
+                // Nothing durable happened yet: the retry runs the handler again.
+                return failed(error, None, None);
             }
-            (checkpoint, progress)
+            (checkpoint, Some(progress))
         }
     };
     let states = (
@@ -279,14 +294,15 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
     );
     if let Some((to, expected)) = &checkpoint.to {
         let key = ConversationKey::new(&route.name, &inbound.conversation);
-        let timeout = app.workers().handler_timeout;
-        let saved = bounded(
-            "state store",
-            timeout,
-            conversation_state::save(app.states(), &key, to, *expected),
-        )
-        .await;
-        if let Err(error) = saved.and_then(|r| r) {
+        let save = conversation_state::save(app.states(), &key, to, *expected);
+        let saved = match tokio::time::timeout(timeout, save).await {
+            Ok(saved) => saved.map_err(AttemptError::State),
+            Err(_) => Err(AttemptError::StoreSlow {
+                store: "state store",
+                timeout,
+            }),
+        };
+        if let Err(error) = saved {
             return failed(error, progress, Some(states));
         }
     }
@@ -305,6 +321,26 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
         checkpoint.reply,
     );
     send_through(app, route, &outgoing, Some(text), progress, Some(states)).await
+}
+
+/// The checkpoint an earlier attempt stored with `job`, if any. One that does not decode (a
+/// newer botwire's, or damaged) is logged and counted in the delivery log, and the handler
+/// runs again: the reply may then go out twice, but the delivery is neither stuck nor dropped.
+fn resume(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Option<Checkpoint> {
+    let progress = job.progress.as_ref()?;
+    match Checkpoint::decode(progress) {
+        Ok(checkpoint) => Some(checkpoint),
+        Err(error) => {
+            tracing::error!(%error, "running the handler again");
+            app.log().record(
+                route
+                    .record(inbound, Outcome::Retrying, Duration::ZERO)
+                    .attempt(job.attempts + 1)
+                    .detail(format!("{error}: the handler runs again")),
+            );
+            None
+        }
+    }
 }
 
 /// Sends `outgoing` through the channel's outbox, bounded by the handler timeout: done
@@ -328,10 +364,7 @@ async fn send_through(
     match sent {
         Ok(()) => Attempt::Done { reply, states },
         Err(error) => Attempt::Failed {
-            error: format!("outbox: {error}"),
-            retry_after: error.retry_after(),
-            permanent: !error.is_transient(),
-            rate_limited: error.is_rate_limited(),
+            error: AttemptError::Outbox(error),
             progress,
             states,
         },
@@ -355,56 +388,46 @@ async fn send_attempt(app: &App, route: &Route, job: &Job, send: &SendJob) -> At
 
 /// Runs the bot in the stored state; the state it moves to is saved by the caller, after the
 /// checkpoint.
-async fn dispatch(app: &App, route: &Route, inbound: &Inbound) -> Result<Checkpoint, String> {
+async fn dispatch(app: &App, route: &Route, inbound: &Inbound) -> Result<Checkpoint, AttemptError> {
     let key = ConversationKey::new(&route.name, &inbound.conversation);
     let timeout = app.workers().handler_timeout;
-    let stored = bounded("state store", timeout, app.states().load(&key))
-        .await?
-        .map_err(|e| format!("state store: {e}"))?;
+    let stored = bounded("state store", timeout, app.states().load(&key)).await?;
     let state = route
         .bot
         .current_state(stored.as_ref().map(|v| v.state.as_str()));
-    tracing::Span::current().record("state", &*state);
-    let cx = Context::new(
-        route.adapter.platform(),
-        route.name.clone(),
-        inbound.conversation.as_str().into(),
-        inbound.delivery_id.as_str().into(),
-        state.clone(),
-        std::time::Instant::now() + timeout,
-    )
-    .with_data(app.data().clone())
-    .with_messenger(messenger(app));
-    let run = AssertUnwindSafe(route.bot.dispatch(&cx, &inbound.event)).catch_unwind();
-    let dispatched = match tokio::time::timeout(timeout, run).await {
-        Ok(Ok(Ok(dispatched))) => dispatched,
-        Ok(Ok(Err(error))) => return Err(format!("handler: {error}")),
-        Ok(Err(panic)) => return Err(format!("handler panicked: {}", panic_message(&*panic))),
-        Err(_) => return Err(format!("handler: still running after {timeout:?}")),
+    let handling = Handling {
+        route,
+        conversation: &inbound.conversation,
+        delivery_id: &inbound.delivery_id,
+        state: state.clone(),
+        deadline: std::time::Instant::now() + timeout,
+        data: app.data().clone(),
+        messenger: app.messenger(),
     };
+    let dispatched = handling
+        .run(&inbound.event, Instant::now() + timeout)
+        .await?;
     let to = dispatched.changed.then(|| {
         (
             dispatched.next_state.to_string(),
             stored.as_ref().map(|v| v.version),
         )
     });
-    Ok(Checkpoint {
-        reply: dispatched.reply,
-        from: state.to_string(),
-        to,
-    })
+    Ok(Checkpoint::new(dispatched.reply, state.to_string(), to))
 }
 
-/// `work`, or an error when a store does not answer within `timeout` (a hanging store must
-/// not hold a worker for ever: the attempt fails and is retried).
+/// What `store` answers, or why it did not within `timeout` (a hanging store must not hold a
+/// worker for ever: the attempt fails and is retried).
 async fn bounded<T>(
-    store: &str,
-    timeout: std::time::Duration,
-    work: impl Future<Output = T>,
-) -> Result<T, String> {
-    tokio::time::timeout(timeout, work)
-        .await
-        .map_err(|_| format!("{store}: no answer within {timeout:?}"))
+    store: &'static str,
+    timeout: Duration,
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, AttemptError> {
+    match tokio::time::timeout(timeout, work).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(source)) => Err(AttemptError::Store { store, source }),
+        Err(_) => Err(AttemptError::StoreSlow { store, timeout }),
+    }
 }
 
 async fn bury(
@@ -447,7 +470,7 @@ async fn settle<F, Fut>(
     stop: &CancellationToken,
     what: &str,
     mut call: F,
-) -> Result<(), String>
+) -> Result<(), AttemptError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), StoreError>>,
@@ -455,11 +478,15 @@ where
     let limit = app.workers().handler_timeout;
     let mut wait = SETTLE_FIRST_WAIT;
     loop {
-        let error = match tokio::time::timeout(limit, call()).await {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) if !e.is_unavailable() => return Err(e.to_string()),
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("no answer within {limit:?}"),
+        let error = match bounded("queue", limit, call()).await {
+            Ok(()) => return Ok(()),
+            Err(AttemptError::Store { source, .. }) if !source.is_unavailable() => {
+                return Err(AttemptError::Store {
+                    store: "queue",
+                    source,
+                });
+            }
+            Err(error) => error,
         };
         tracing::warn!(%error, retry_in = ?wait, "could not {what}: trying again");
         tokio::select! {
