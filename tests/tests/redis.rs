@@ -501,3 +501,36 @@ async fn pushes_racing_for_the_last_place_in_the_queue_take_it_once() {
     assert_eq!(accepted, 1, "one place, one push");
     assert_eq!(store.stats().await.expect("stats").queued, 1);
 }
+
+#[tokio::test]
+async fn past_its_bound_the_dead_letter_that_died_first_is_dropped() {
+    use botwire::store::{NewJob, Queue};
+    use bytes::Bytes;
+    use redis::AsyncCommands;
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let options = botwire_store_redis::RedisOptions::default().with_dead_letters(2);
+    let store = RedisStore::connect_with(&redis.url(), "dead-bound", options)
+        .await
+        .expect("connects");
+    let mut kept = Vec::new();
+    for n in 0..3 {
+        let job = NewJob::new("kamigo", "c", format!("d{n}"), Bytes::from_static(b"{}"));
+        kept.push(store.bury_new(job, "queue_full").await.expect("kept"));
+    }
+    let letters = store.dead_letters().await.expect("read");
+    let ids: Vec<_> = letters.iter().map(|d| d.job.id).collect();
+    assert_eq!(ids, kept[1..], "the first to die went");
+    assert_eq!(store.stats().await.expect("stats").dead, 2);
+    // Its fields went with it: nothing is left behind in Redis.
+    let client = redis::Client::open(redis.url()).expect("a client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connects");
+    let first = format!("dead-bound:{{dead}}:{}", kept[0].0);
+    let exists: bool = conn.exists(&first).await.expect("asked");
+    assert!(!exists, "{first} was deleted");
+}

@@ -80,13 +80,17 @@ impl Configured {
             #[cfg(feature = "embedded")]
             StoreKind::Embedded { data_dir } => Self::Embedded {
                 path: StoreKind::file(data_dir),
-                options: EmbeddedOptions::default().with_queue_capacity(workers.capacity),
+                options: EmbeddedOptions::default()
+                    .with_queue_capacity(workers.capacity)
+                    .with_dead_letters(workers.dead_letters),
             },
             #[cfg(feature = "redis")]
             StoreKind::Redis { url, prefix } => Self::Redis {
                 url: url.clone(),
                 prefix: prefix.clone(),
-                options: RedisOptions::default().with_queue_capacity(workers.capacity),
+                options: RedisOptions::default()
+                    .with_queue_capacity(workers.capacity)
+                    .with_dead_letters(workers.dead_letters),
             },
             #[cfg(not(feature = "embedded"))]
             StoreKind::Embedded { .. } => return Err(left_out("embedded")),

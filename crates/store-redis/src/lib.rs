@@ -54,6 +54,9 @@ pub struct RedisOptions {
     /// How long a partition stays an instance's after its last renewal (default 10 s): how
     /// soon another instance takes over the work of one that died.
     pub lease: std::time::Duration,
+    /// Dead letters kept at most (default 10,000), across instances; past it, the one that
+    /// died first is dropped, with a warning naming it.
+    pub dead_letters: usize,
 }
 
 impl Default for RedisOptions {
@@ -62,6 +65,7 @@ impl Default for RedisOptions {
             partitions: 16,
             queue_capacity: DEFAULT_CAPACITY,
             lease: std::time::Duration::from_secs(10),
+            dead_letters: botwire_store::DEFAULT_DEAD_LETTERS,
         }
     }
 }
@@ -78,6 +82,13 @@ impl RedisOptions {
     #[must_use]
     pub fn with_lease(mut self, lease: std::time::Duration) -> Self {
         self.lease = lease;
+        self
+    }
+
+    /// Sets [`dead_letters`](Self::dead_letters).
+    #[must_use]
+    pub fn with_dead_letters(mut self, letters: usize) -> Self {
+        self.dead_letters = letters;
         self
     }
 

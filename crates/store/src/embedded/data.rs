@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 use botwire_core::{BoxError, ConversationData};
-use redb::{ReadableTable, TableDefinition};
+use redb::ReadableTable;
 
-use super::{EmbeddedStore, readable, unavailable};
-
-pub(super) const DATA: TableDefinition<'_, &str, &str> = TableDefinition::new("conversation_data");
+use super::access::{readable, unavailable};
+use super::store::EmbeddedStore;
+use super::tables::DATA;
 
 fn key(channel: &str, conversation: &str, key: &str) -> String {
     format!("{channel}\n{conversation}\n{key}")

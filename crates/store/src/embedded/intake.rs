@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::EmbeddedStore;
 use super::ledger::record_done;
+use super::store::EmbeddedStore;
 use crate::{CachedResponse, ClaimToken, DeliveryKey, Intake, JobId, NewJob, StoreError};
 
 #[async_trait]

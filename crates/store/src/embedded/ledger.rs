@@ -18,99 +18,25 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use dashmap::DashMap;
 use dashmap::mapref::entry::Entry as MapEntry;
-use redb::{
-    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle,
-};
+use redb::{ReadableTable, ReadableTableMetadata};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::tables::Tables;
-use super::{EmbeddedStore, readable, unavailable};
+use super::access::{readable, unavailable};
+use super::ledger_index::{Digest, InFlight};
+use super::store::EmbeddedStore;
+use super::tables::{ANSWERS, AnswerKey, AnswerValue, Tables};
 use crate::ledger::wait_for_end;
 use crate::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, Waited};
 
-type Digest = [u8; 16];
-
-/// (expires at, ms since the UNIX epoch; digest) → (status, body).
-pub(super) const ANSWERS: TableDefinition<'_, AnswerKey, AnswerValue> =
-    TableDefinition::new("ledger_answers");
-pub(super) type AnswerKey = (u64, &'static [u8]);
-pub(super) type AnswerValue = (u16, &'static [u8]);
-
-/// The layout of earlier builds, keyed by digest: moved into [`ANSWERS`] at open.
-const OLD_LEDGER: TableDefinition<'_, &[u8], (u64, u16, &[u8])> = TableDefinition::new("ledger");
-const OLD_EXPIRY: TableDefinition<'_, (u64, &[u8]), ()> = TableDefinition::new("ledger_expiry");
-
 /// Expired entries one purge transaction drops at most, so a purge never holds the writer long.
 const PURGE_BATCH: usize = 1000;
-
-/// Done digests and when they expire: what the file holds, as of the last commit.
-pub(super) type DoneIndex = DashMap<Digest, u64>;
-
-/// A claim being worked on.
-#[derive(Debug)]
-pub(super) struct InFlight {
-    token: u64,
-    lease_until: Instant,
-    ended: Arc<Notify>,
-}
 
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// Readies the ledger of a store file being opened (before its writer starts): moves answers
-/// kept in the layout of earlier builds, then reads which digests are done.
-pub(super) fn open(db: &Database) -> Result<DoneIndex, StoreError> {
-    migrate(db)?;
-    let tx = db.begin_read().map_err(unavailable)?;
-    let index = DoneIndex::new();
-    if let Some(answers) = readable(&tx, ANSWERS)? {
-        for entry in answers.iter().map_err(unavailable)? {
-            let (key, _) = entry.map_err(unavailable)?;
-            let (expires, digest) = key.value();
-            if let Ok(digest) = Digest::try_from(digest) {
-                index.insert(digest, expires);
-            }
-        }
-    }
-    Ok(index)
-}
-
-fn migrate(db: &Database) -> Result<(), StoreError> {
-    let tx = db.begin_write().map_err(unavailable)?;
-    let exists = tx
-        .list_tables()
-        .map_err(unavailable)?
-        .any(|table| table.name() == OLD_LEDGER.name());
-    if !exists {
-        return Ok(());
-    }
-    let mut moved = 0_u64;
-    {
-        let old = tx.open_table(OLD_LEDGER).map_err(unavailable)?;
-        let mut answers = tx.open_table(ANSWERS).map_err(unavailable)?;
-        for entry in old.iter().map_err(unavailable)? {
-            let (digest, value) = entry.map_err(unavailable)?;
-            let (expires, status, body) = value.value();
-            answers
-                .insert((expires, digest.value()), (status, body))
-                .map_err(unavailable)?;
-            moved += 1;
-        }
-    }
-    tx.delete_table(OLD_LEDGER).map_err(unavailable)?;
-    tx.delete_table(OLD_EXPIRY).map_err(unavailable)?;
-    tx.commit().map_err(unavailable)?;
-    tracing::info!(
-        moved,
-        "the ledger's answers were moved to the current layout"
-    );
-    Ok(())
 }
 
 impl EmbeddedStore {
@@ -381,6 +307,8 @@ impl Ledger for EmbeddedStore {
 mod tests {
     use super::*;
     use crate::EmbeddedOptions;
+    use crate::embedded::ledger_index::{OLD_EXPIRY, OLD_LEDGER};
+    use redb::Database;
 
     const LEASE: Duration = Duration::from_secs(10);
     const HOUR: Duration = Duration::from_secs(3600);

@@ -13,33 +13,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use redb::{ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{ReadableTable, ReadableTableMetadata};
 
-use super::tables::Tables;
-use super::{EmbeddedStore, readable, unavailable};
+use super::access::{readable, unavailable};
+use super::store::EmbeddedStore;
+use super::tables::{DEAD, JOBS, LAST_ID, StoredJob, Tables};
 use crate::lanes::{Lanes, lane_key};
 use crate::{DeadLetter, Job, JobId, Kept, NewJob, Queue, QueueStats, StoreError};
-
-/// A stored job: channel, conversation, delivery id, body, attempts, progress, last error,
-/// accepted at (ms since the epoch).
-pub(super) type StoredJob<'a> = (
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a [u8],
-    u32,
-    Option<&'a [u8]>,
-    Option<&'a str>,
-    u64,
-);
-
-pub(super) const JOBS: TableDefinition<'_, u64, StoredJob<'_>> = TableDefinition::new("queue_jobs");
-/// Dead letters: the job, why, and when (ms since the epoch).
-pub(super) const DEAD: TableDefinition<'_, u64, DeadValue<'_>> = TableDefinition::new("queue_dead");
-pub(super) type DeadValue<'a> = (StoredJob<'a>, &'a str, u64);
-
-/// The highest job id ever given, so that ids never repeat across restarts.
-pub(super) const LAST_ID: TableDefinition<'_, (), u64> = TableDefinition::new("queue_last_id");
 
 /// Stores a new job under its id, and records the id as given.
 pub(super) fn store_new(tables: &mut Tables<'_>, job: &Job) -> Result<(), StoreError> {
@@ -160,19 +140,35 @@ impl EmbeddedStore {
         }
     }
 
+    /// Keeps `job` as a dead letter (taking it out of the jobs when `from_jobs`); past the
+    /// bound, drops the one accepted first.
     async fn kill(&self, job: Job, reason: &str, from_jobs: bool) -> Result<(), StoreError> {
         let reason = reason.to_owned();
+        let bound = self.inner.dead_letters;
         self.write(move |tables| {
             if from_jobs {
                 tables.jobs()?.remove(job.id.0).map_err(unavailable)?;
             }
-            tables
-                .dead()?
-                .insert(
-                    job.id.0,
-                    (stored(&job), reason.as_str(), ms(SystemTime::now())),
-                )
-                .map_err(unavailable)?;
+            let dead = tables.dead()?;
+            dead.insert(
+                job.id.0,
+                (stored(&job), reason.as_str(), ms(SystemTime::now())),
+            )
+            .map_err(unavailable)?;
+            let held = usize::try_from(dead.len().map_err(unavailable)?).unwrap_or(usize::MAX);
+            for _ in bound..held {
+                let Some((id, letter)) = dead.pop_first().map_err(unavailable)? else {
+                    break;
+                };
+                let (stored, _, _) = letter.value();
+                tracing::warn!(
+                    job = id.value(),
+                    channel = stored.0,
+                    delivery_id = stored.2,
+                    capacity = bound,
+                    "the dead-letter list is full: dropped its oldest entry"
+                );
+            }
             Ok(())
         })
         .await
@@ -469,6 +465,25 @@ mod tests {
         let job = queue.take().await.expect("taken again");
         assert_eq!(job.progress.as_deref(), Some(&b"reply and state"[..]));
         assert_eq!(job.attempts, 0);
+    }
+
+    #[tokio::test]
+    async fn past_its_bound_the_oldest_dead_letter_is_dropped() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let options = EmbeddedOptions::default().with_dead_letters(2);
+        let queue = EmbeddedStore::open_with(dir.path().join("q.redb"), options).expect("opens");
+        let mut kept = Vec::new();
+        for n in 1..=3 {
+            let id = queue
+                .bury_new(new_job("z", n), "queue_full")
+                .await
+                .expect("kept");
+            kept.push(id);
+        }
+        let letters = queue.dead_letters().await.expect("read");
+        let ids: Vec<_> = letters.iter().map(|d| d.job.id).collect();
+        assert_eq!(ids, kept[1..], "the first one went");
+        assert_eq!(queue.stats().await.expect("stats").dead, 2);
     }
 
     #[tokio::test]

@@ -2,14 +2,12 @@
 //! (version, state), saved with compare-and-swap inside the writer's transaction.
 
 use async_trait::async_trait;
-use redb::{ReadableTable, TableDefinition};
+use redb::ReadableTable;
 
-use super::{EmbeddedStore, readable, unavailable};
+use super::access::{readable, unavailable};
+use super::store::EmbeddedStore;
+use super::tables::STATES;
 use crate::{ConversationKey, StateStore, StoreError, Versioned};
-
-pub(super) const STATES: TableDefinition<'_, &str, StateValue> = TableDefinition::new("states");
-/// The state's version, and its name.
-pub(super) type StateValue = (u64, &'static str);
 
 fn key(key: &ConversationKey<'_>) -> String {
     format!("{}\n{}", key.channel, key.conversation)

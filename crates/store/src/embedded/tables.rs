@@ -1,15 +1,46 @@
-//! The tables of one group transaction, each opened at most once however many of the batch's
-//! writes use it: opening a table looks it up and checks its key and value types, which costs
-//! more than a small write does.
+//! The store file's tables, and those of one group transaction: each opened at most once
+//! however many of the batch's writes use it (opening a table looks it up and checks its key
+//! and value types, which costs more than a small write does).
 
 use redb::{Key, Table, TableDefinition, Value, WriteTransaction};
 
-use super::data::DATA;
-use super::ledger::{ANSWERS, AnswerKey, AnswerValue};
-use super::queue::{DEAD, DeadValue, JOBS, LAST_ID, StoredJob};
-use super::state::{STATES, StateValue};
-use super::unavailable;
+use super::access::unavailable;
 use crate::StoreError;
+
+/// (expires at, ms since the UNIX epoch; digest) → (status, body).
+pub(super) const ANSWERS: TableDefinition<'_, AnswerKey, AnswerValue> =
+    TableDefinition::new("ledger_answers");
+pub(super) type AnswerKey = (u64, &'static [u8]);
+pub(super) type AnswerValue = (u16, &'static [u8]);
+
+/// A stored job: channel, conversation, delivery id, body, attempts, progress, last error,
+/// accepted at (ms since the epoch).
+pub(super) type StoredJob<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [u8],
+    u32,
+    Option<&'a [u8]>,
+    Option<&'a str>,
+    u64,
+);
+
+pub(super) const JOBS: TableDefinition<'_, u64, StoredJob<'_>> = TableDefinition::new("queue_jobs");
+/// Dead letters: the job, why, and when (ms since the epoch).
+pub(super) const DEAD: TableDefinition<'_, u64, DeadValue<'_>> = TableDefinition::new("queue_dead");
+pub(super) type DeadValue<'a> = (StoredJob<'a>, &'a str, u64);
+
+/// The highest job id ever given, so that ids never repeat across restarts.
+pub(super) const LAST_ID: TableDefinition<'_, (), u64> = TableDefinition::new("queue_last_id");
+
+/// Conversation states: `channel \n conversation` → (version, state).
+pub(super) const STATES: TableDefinition<'_, &str, StateValue> = TableDefinition::new("states");
+/// The state's version, and its name.
+pub(super) type StateValue = (u64, &'static str);
+
+/// Conversation data: `channel \n conversation \n key` → value.
+pub(super) const DATA: TableDefinition<'_, &str, &str> = TableDefinition::new("conversation_data");
 
 /// The batch's tables, opened on first use. Dropped before the transaction commits.
 pub(super) struct Tables<'tx> {
