@@ -506,3 +506,57 @@ async fn chatwork_keeps_a_delivery_the_full_queue_cannot_take() {
     assert_eq!(replies.next_text().await, "kept");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_checkpoint_this_build_cannot_read_is_recorded_and_the_handler_runs_again() {
+    use botwire::store::{MemoryQueue, NewJob, Queue};
+    use botwire::{Reply as BotReply, Server};
+
+    // A job an earlier (newer) botwire worked on: its checkpoint is of a version this one
+    // does not know.
+    let queue = MemoryQueue::default();
+    let event = kamigo::message("hello").id("m-ckpt");
+    let body: bytes::Bytes = event.into();
+    queue
+        .push(NewJob::new("kamigo", "C1234567890", "m-ckpt", body))
+        .await
+        .expect("queued");
+    let mut job = queue.take().await.expect("taken");
+    let reply = serde_json::to_value(BotReply::text("from the future")).expect("serializes");
+    let newer = serde_json::json!({ "v": 9, "reply": reply, "from": "idle", "to": null });
+    job.progress = Some(serde_json::to_vec(&newer).expect("serializes").into());
+    queue
+        .retry(job, std::time::Duration::ZERO)
+        .await
+        .expect("put back");
+
+    let runs = Arc::new(Mutex::new(0));
+    let (channel, mut replies) = kamigo_channel();
+    let server = Server::new()
+        .listen(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .admin(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .queue(queue)
+        .channel(channel)
+        .bot(counting_bot(runs.clone()))
+        .bind()
+        .await
+        .expect("starts");
+    assert_eq!(replies.next_text().await, "hello", "the handler ran again");
+    assert_eq!(*runs.lock().expect("lock"), 1);
+
+    let admin = server.admin_addr().expect("an admin listener");
+    let log = tcp::get(admin, "/deliveries?limit=100")
+        .await
+        .expect("answered")
+        .json();
+    let recorded = log["deliveries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["delivery_id"] == "m-ckpt" && r["outcome"] == "retrying")
+        .unwrap_or_else(|| panic!("the unreadable checkpoint is recorded: {log}"));
+    let detail = recorded["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("version 9"), "{detail}");
+    assert!(detail.contains("the handler runs again"), "{detail}");
+    server.shutdown().await;
+}

@@ -5,10 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::{Context, Event, Reply};
-
-/// The error type handlers return: anything that is an error.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use crate::{BoxError, Context, Event, Reply};
 
 /// Handles the events of one state of a bot.
 ///

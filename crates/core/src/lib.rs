@@ -35,6 +35,10 @@ pub use bot::{Bot, BotBuilder, BuildError, DispatchError, Dispatched};
 pub use context::{Context, ContextParts};
 pub use data::{ConversationData, MemoryData};
 pub use event::{Event, EventKind, Member, Message, MessageType};
-pub use handler::{BoxError, Handler, HandlerFn, handler_fn};
+pub use handler::{Handler, HandlerFn, handler_fn};
+
+/// The error type handlers (and the stores and messengers they reach) return: anything that is
+/// an error. Defined here, beneath every module that uses it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub use messenger::Messenger;
 pub use reply::{OutMessage, Reply, Transition};

@@ -96,6 +96,18 @@ pub enum Mode {
     ViaApi,
 }
 
+impl Verified {
+    /// Verifies `body` with `adapter` over the raw bytes, before anything looks inside them.
+    ///
+    /// # Errors
+    /// The adapter's 401 [`Rejection`].
+    pub fn check(adapter: &dyn Adapter, request: &Parts, body: Bytes) -> Result<Self, Rejection> {
+        adapter.verify(request, &body)?;
+        // The one constructor there is; `stored` names its other use.
+        Ok(Self::stored(body))
+    }
+}
+
 /// What a verified body turned out to be.
 #[derive(Debug)]
 #[non_exhaustive]

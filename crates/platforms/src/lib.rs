@@ -25,6 +25,7 @@ pub mod json;
 #[cfg(feature = "kamigo")]
 pub mod kamigo;
 mod outbox;
+mod platform;
 mod rate_limit;
 mod registry;
 mod settings;
@@ -41,7 +42,8 @@ pub use api::ClientError;
 #[cfg(feature = "send-api")]
 pub use http_outbox::HttpOutbox;
 pub use outbox::{LogOutbox, Outbox, OutboxError, Outgoing};
+pub use platform::Platform;
 pub use rate_limit::{InvalidRate, Rate, RateLimited, RateLimits};
-pub use registry::{Platform, Platforms};
+pub use registry::Platforms;
 pub use settings::{ChannelSettings, SettingError, SettingValue};
 pub use verified::Verified;

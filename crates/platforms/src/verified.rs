@@ -2,11 +2,9 @@
 //! [`Adapter::parse`](crate::Adapter::parse) accepts, so nothing unauthenticated is ever parsed.
 
 use bytes::Bytes;
-use http::request::Parts;
 
-use crate::{Adapter, Rejection};
-
-/// A request body that `adapter.verify` accepted (or that botwire stored after it did).
+/// A request body that `adapter.verify` accepted (or that botwire stored after it did). Made by
+/// [`Verified::check`], beside the [`Adapter`](crate::Adapter) trait whose `verify` it runs.
 ///
 /// ```
 /// use botwire_platforms::{Adapter, Verified};
@@ -22,15 +20,6 @@ use crate::{Adapter, Rejection};
 pub struct Verified(Bytes);
 
 impl Verified {
-    /// Verifies `body` with `adapter` over the raw bytes, before anything looks inside them.
-    ///
-    /// # Errors
-    /// The adapter's 401 [`Rejection`].
-    pub fn check(adapter: &dyn Adapter, request: &Parts, body: Bytes) -> Result<Self, Rejection> {
-        adapter.verify(request, &body)?;
-        Ok(Self(body))
-    }
-
     /// Bytes that were verified before they were stored: a queued job's body, parsed again by
     /// the worker. Also what tests and benchmarks parse their own bodies with.
     pub fn stored(body: Bytes) -> Self {

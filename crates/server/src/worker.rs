@@ -332,11 +332,18 @@ fn resume(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Option<Chec
         Ok(checkpoint) => Some(checkpoint),
         Err(error) => {
             tracing::error!(%error, "running the handler again");
+            // Named by the job's ids, as the attempt's other records are.
+            let kind = inbound.event.kind().name();
             app.log().record(
-                route
-                    .record(inbound, Outcome::Retrying, Duration::ZERO)
-                    .attempt(job.attempts + 1)
-                    .detail(format!("{error}: the handler runs again")),
+                Record::new(
+                    &route.name,
+                    route.adapter.platform(),
+                    Outcome::Retrying,
+                    Duration::ZERO,
+                )
+                .delivery(kind, &job.conversation, &job.delivery_id)
+                .attempt(job.attempts + 1)
+                .detail(format!("{error}: the handler runs again")),
             );
             None
         }

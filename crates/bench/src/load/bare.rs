@@ -25,7 +25,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use tokio::net::TcpListener;
 
-use super::serve::{FUNTEK_SECRET, FUNTEK_TOKEN};
+use super::scenario::{FUNTEK_SECRET, FUNTEK_TOKEN};
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 

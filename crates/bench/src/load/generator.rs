@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::serve::{FUNTEK_SECRET, FUNTEK_TOKEN, KAMIGO_SECRET};
+use super::scenario::{FUNTEK_SECRET, FUNTEK_TOKEN, KAMIGO_SECRET};
 
 const ID_MARK: &str = "@@id@@";
 const ROOM_MARK: &str = "@@room@@";

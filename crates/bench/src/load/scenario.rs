@@ -2,6 +2,11 @@
 
 use std::fmt;
 
+/// The credentials the load generator signs with.
+pub(crate) const FUNTEK_TOKEN: &str = "bench-funtek-token";
+pub(crate) const FUNTEK_SECRET: &str = "bench-funtek-signing-secret";
+pub(crate) const KAMIGO_SECRET: &str = "bench-kamigo-secret";
+
 /// Where a botwire server keeps what it remembers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Store {

@@ -14,13 +14,8 @@ use botwire::store::{EmbeddedOptions, EmbeddedStore, LedgerLimits, MemoryLedger}
 use botwire::{Channel, Running};
 use botwire_store_redis::RedisStore;
 
-use super::scenario::{Server, Store};
+use super::scenario::{FUNTEK_SECRET, FUNTEK_TOKEN, KAMIGO_SECRET, Server, Store};
 use super::{affinity, bare};
-
-/// The credentials the load generator signs with.
-pub(crate) const FUNTEK_TOKEN: &str = "bench-funtek-token";
-pub(crate) const FUNTEK_SECRET: &str = "bench-funtek-signing-secret";
-pub(crate) const KAMIGO_SECRET: &str = "bench-kamigo-secret";
 
 /// The settings of one server process.
 #[derive(Debug, clap::Args)]
