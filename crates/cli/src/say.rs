@@ -26,6 +26,14 @@ pub(crate) struct Say {
         value_name = "ADDR"
     )]
     admin: String,
+    /// The admin token, when the listener requires one (sent as `Authorization: Bearer`).
+    #[arg(
+        long,
+        env = "BOTWIRE_ADMIN_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    admin_token: Option<String>,
 }
 
 impl Say {
@@ -47,10 +55,16 @@ impl Say {
 pub(crate) async fn run(say: Say) -> Result<ExitCode, String> {
     let url = say.url();
     let body = serde_json::json!({ "text": say.text }).to_string();
-    let response = reqwest::Client::new()
+    let mut request = reqwest::Client::new()
         .post(&url)
         .header(http::header::CONTENT_TYPE, "application/json")
-        .body(body)
+        .body(body);
+    if let Some(token) = &say.admin_token {
+        // The first of a comma-separated list, as the server's variable may hold several.
+        let token = token.split(',').next().unwrap_or_default().trim();
+        request = request.bearer_auth(token);
+    }
+    let response = request
         .send()
         .await
         .map_err(|e| format!("cannot reach the admin listener at {}: {e}", say.admin))?;
@@ -75,6 +89,7 @@ mod tests {
             conversation: "4242@chatroom/x".into(),
             text: "hi".into(),
             admin: "127.0.0.1:9090".into(),
+            admin_token: None,
         };
         assert_eq!(
             say.url(),

@@ -27,6 +27,13 @@ impl Server {
     /// As [`Server::build`], or when an address cannot be bound or TLS cannot be loaded.
     pub async fn bind(self) -> Result<Running, ServeError> {
         let listeners = self.listeners();
+        // Replay and send are on the admin listener: beyond loopback, only with a token.
+        if let Some(addr) = listeners.admin
+            && !addr.ip().is_loopback()
+            && !listeners.admin_protected
+        {
+            return Err(ServeError::AdminUnprotected(addr));
+        }
         let tls = match &listeners.tls {
             Some((cert, key)) => Some(crate::tls::acceptor(cert, key)?),
             None => None,

@@ -47,6 +47,12 @@ pub enum ServeError {
          into_app() uses only the stores given to it, and memory"
     )]
     StoreNotOpened,
+    /// The admin listener would be reachable beyond this host with no token required.
+    #[error(
+        "the admin listener on {0} is not on loopback and no admin token is set: set \
+         BOTWIRE_ADMIN_TOKEN (admin_token), or listen on 127.0.0.1"
+    )]
+    AdminUnprotected(SocketAddr),
     /// Waiting for a shutdown signal failed.
     #[error("cannot wait for the shutdown signal: {0}")]
     Signal(#[source] std::io::Error),

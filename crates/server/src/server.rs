@@ -9,10 +9,12 @@ use std::sync::Arc;
 use botwire_core::{Bot, ConversationData};
 #[cfg(feature = "send-api")]
 use botwire_platforms::HttpOutbox;
+use botwire_platforms::auth::Secret;
 use botwire_platforms::{ChannelSettings, Outbox, Platform, Platforms, RateLimits, SettingError};
 use botwire_store::{Intake, Ledger, Queue, StateStore};
 use ipnet::IpNet;
 
+use crate::admin::Access;
 use crate::config::{ConfigError, Settings};
 use crate::delivery_log::DeliveryLog;
 use crate::stores::{Configured, StorePlan, Stores};
@@ -29,6 +31,8 @@ use crate::{Admin, App, Channel, Engine, Limits, Messages, ServeError, Workers};
 pub struct Server {
     listen: SocketAddr,
     admin: Option<SocketAddr>,
+    /// Who may use the admin endpoints (none: anyone, on loopback only).
+    admin_tokens: Vec<Secret>,
     limits: Limits,
     workers: Workers,
     channels: Vec<Channel>,
@@ -56,6 +60,7 @@ impl Server {
                 .parse()
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
             admin: None,
+            admin_tokens: Vec::new(),
             limits: Limits::default(),
             workers: Workers::default(),
             channels: Vec::new(),
@@ -144,6 +149,9 @@ impl Server {
             .limits(settings.limits)
             .workers(settings.workers);
         server.admin = settings.admin;
+        if !settings.admin_tokens.is_empty() {
+            server.admin_tokens = settings.admin_tokens;
+        }
         server.trusted_proxies = settings.trusted_proxies;
         server.tls = settings.tls;
         // Opened (or connected to) by `build`, and only for the slots the user leaves empty.
@@ -203,6 +211,14 @@ impl Server {
     /// a free port (see [`Running::admin_addr`]). Keep it on loopback or a private network.
     pub fn admin(mut self, addr: SocketAddr) -> Self {
         self.admin = Some(addr);
+        self
+    }
+
+    /// Requires `token` as `Authorization: Bearer` on every admin endpoint but `/healthz`
+    /// (`BOTWIRE_ADMIN_TOKEN`). Call it again to accept another one while rotating. Without a
+    /// token, [`bind`](Server::bind) refuses an admin address that is not loopback.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_tokens.push(Secret::new(token));
         self
     }
 
@@ -347,8 +363,9 @@ impl Server {
     pub async fn build(self) -> Result<Built, ServeError> {
         let (stores, assembly) = self.split();
         let stores = stores.open(&assembly.workers).await?;
+        let access = assembly.access.clone();
         let app = assembly.app(stores)?;
-        Ok(Built::start(app))
+        Ok(Built::start(app, access))
     }
 
     /// The webhook service alone, without opening anything or starting the engine: nothing
@@ -379,6 +396,7 @@ impl Server {
             limits: self.limits,
             workers: self.workers,
             delivery_log: self.delivery_log,
+            access: Access::new(&self.admin_tokens),
         };
         (self.stores, assembly)
     }
@@ -388,6 +406,7 @@ impl Server {
         Listeners {
             webhooks: self.listen,
             admin: self.admin,
+            admin_protected: !self.admin_tokens.is_empty(),
             tls: self.tls.clone(),
         }
     }
@@ -397,6 +416,8 @@ impl Server {
 pub(crate) struct Listeners {
     pub(crate) webhooks: SocketAddr,
     pub(crate) admin: Option<SocketAddr>,
+    /// Whether the admin endpoints need a token.
+    pub(crate) admin_protected: bool,
     pub(crate) tls: Option<(PathBuf, PathBuf)>,
 }
 
@@ -407,6 +428,7 @@ struct Assembly {
     limits: Limits,
     workers: Workers,
     delivery_log: usize,
+    access: Access,
 }
 
 impl Assembly {
@@ -441,9 +463,9 @@ pub struct Built {
 }
 
 impl Built {
-    fn start(app: App) -> Self {
+    fn start(app: App, access: Access) -> Self {
         Self {
-            admin: Admin::new(app.clone()),
+            admin: Admin::new(app.clone(), access),
             messages: app.messages(),
             engine: Engine::start(&app),
             webhooks: app,

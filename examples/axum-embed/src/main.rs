@@ -28,6 +28,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         engine,
         ..
     } = Server::from_env()?.bot(echo_bot::bot()?).build().await?;
+    // As `bind` would: replay and send are admin endpoints; beyond loopback, only with a token.
+    if !admin_listen.ip().is_loopback() && !admin.requires_token() {
+        return Err(format!(
+            "the admin listener on {admin_listen} is not on loopback and no admin token is set: \
+             set BOTWIRE_ADMIN_TOKEN, or listen on 127.0.0.1"
+        )
+        .into());
+    }
     for (path, channel) in webhooks.routes() {
         tracing::info!(%channel, url = %format_args!("http://{listen}{}{path}", axum_embed::BOTS), "mounted");
     }

@@ -6,8 +6,13 @@
 //! - `POST /dead-letters/{id}/replay`: queue one again.
 //! - `POST /conversations/{channel}/{conversation}/messages`: send a message by itself.
 //! - `GET /healthz`, `GET /readyz`.
+//!
+//! With an admin token set, every endpoint but `/healthz` needs it (see [`access`]).
 
+mod access;
 mod conversations;
+
+pub(crate) use access::Access;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -26,11 +31,19 @@ const MAX_LIMIT: usize = 1000;
 #[derive(Clone, Debug)]
 pub struct Admin {
     app: App,
+    access: Access,
 }
 
 impl Admin {
-    pub(crate) fn new(app: App) -> Self {
-        Self { app }
+    pub(crate) fn new(app: App, access: Access) -> Self {
+        Self { app, access }
+    }
+
+    /// Whether requests need an admin token ([`Server::admin_token`](crate::Server::admin_token)).
+    /// An embedder serving the admin endpoints beyond loopback should require it, as
+    /// [`Server::bind`](crate::Server::bind) does.
+    pub fn requires_token(&self) -> bool {
+        self.access.requires_token()
     }
 
     /// Answers one admin request; errors are JSON responses.
@@ -39,8 +52,26 @@ impl Admin {
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<BoxError>,
     {
+        // Probes reach `/healthz` without credentials; nothing else does.
+        if request.uri().path() != "/healthz" && !self.access.allows(request.headers()) {
+            return unauthorized();
+        }
         handle(&self.app, request).await
     }
+}
+
+/// 401, saying which credentials the endpoint takes (never which were sent).
+fn unauthorized() -> Response<Body> {
+    let mut response = respond::error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "the admin endpoints need Authorization: Bearer <admin token>",
+    );
+    response.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Bearer"),
+    );
+    response
 }
 
 async fn handle<B>(app: &App, request: Request<B>) -> Response<Body>

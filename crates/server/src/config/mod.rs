@@ -37,6 +37,9 @@ pub struct Settings {
     pub limits: Limits,
     /// The admin listener's address (`None`: no admin listener).
     pub admin: Option<SocketAddr>,
+    /// The tokens the admin endpoints take (`admin_token`, comma-separated for rotation);
+    /// none: open, on loopback only.
+    pub admin_tokens: Vec<Secret>,
     /// The worker pool and retry policy of via-API platforms.
     pub workers: Workers,
     /// Which store keeps the ledger.
@@ -144,9 +147,10 @@ pub enum ConfigError {
 }
 
 /// Top-level settings (`BOTWIRE_<KEY>` in upper case).
-const SERVER_KEYS: [&str; 8] = [
+const SERVER_KEYS: [&str; 9] = [
     "listen",
     "admin_listen",
+    "admin_token",
     "store",
     "data_dir",
     "redis_prefix",
@@ -317,7 +321,8 @@ impl<'p> Builder<'p> {
                 _ => {
                     return Err(unknown(
                         &format!("{origin}: {key}"),
-                        "listen, admin_listen, store, trusted_proxies, tls_cert, tls_key, limits, \
+                        "listen, admin_listen, admin_token, store, trusted_proxies, tls_cert, \
+                         tls_key, limits, \
                          queue, channels",
                     ));
                 }
@@ -425,6 +430,7 @@ impl<'p> Builder<'p> {
                 )
             })?),
         };
+        let admin_tokens = self.server.secrets("admin_token")?;
         let limits = limits(&self.limits)?;
         let mut workers = workers(&self.queue)?;
         // The embedded store keeps waiting jobs on disk, its memory only their ids: its
@@ -471,6 +477,7 @@ impl<'p> Builder<'p> {
             tls,
             limits,
             admin,
+            admin_tokens,
             workers,
             store,
             channels,
