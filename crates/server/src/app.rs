@@ -41,8 +41,10 @@ pub struct App {
 struct Inner {
     routes: HashMap<String, Arc<Route>>,
     by_channel: Arc<HashMap<Arc<str>, Arc<Route>>>,
-    /// What handlers send proactive messages with, and `App::messages` hands out.
+    /// What `App::messages` hands out.
     messages: Messages,
+    /// The same, as the messenger every handler's context carries: made once, not per delivery.
+    messenger: Arc<dyn Messenger>,
     stores: Stores,
     limits: Limits,
     workers: Workers,
@@ -117,11 +119,13 @@ impl App {
         }
         let by_channel = Arc::new(by_channel);
         let messages = Messages::new(by_channel.clone(), stores.queue.clone());
+        let messenger: Arc<dyn Messenger> = Arc::new(messages.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 routes,
                 by_channel,
                 messages,
+                messenger,
                 stores,
                 limits,
                 workers,
@@ -201,7 +205,7 @@ impl App {
 
     /// What handlers' contexts send proactive messages with.
     pub(crate) fn messenger(&self) -> Arc<dyn Messenger> {
-        Arc::new(self.inner.messages.clone())
+        self.inner.messenger.clone()
     }
 
     pub(crate) fn route_by_channel(&self, channel: &str) -> Option<Arc<Route>> {

@@ -89,7 +89,6 @@ impl Handling<'_> {
         cancel_at: Instant,
     ) -> Result<Dispatched, HandlerFailure> {
         tracing::Span::current().record("state", &*self.state);
-        let bot = self.route.bot.clone();
         let cx = Context::from_parts(ContextParts {
             platform: self.route.adapter.platform(),
             channel: self.route.name.clone(),
@@ -100,7 +99,7 @@ impl Handling<'_> {
         })
         .with_data(self.data)
         .with_messenger(self.messenger);
-        let dispatch = AssertUnwindSafe(bot.dispatch(&cx, event)).catch_unwind();
+        let dispatch = AssertUnwindSafe(self.route.bot.dispatch(&cx, event)).catch_unwind();
         let failure = match timeout_at(cancel_at, dispatch).await {
             Ok(Ok(Ok(dispatched))) => return Ok(dispatched),
             Ok(Ok(Err(error))) => HandlerFailure::Failed(error),
