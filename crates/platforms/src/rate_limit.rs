@@ -149,6 +149,7 @@ pub struct RateLimited {
     inner: Arc<dyn Outbox>,
     limits: RateLimits,
     windows: Mutex<Windows>,
+    on_wait: Option<Box<dyn Fn(Duration) + Send + Sync>>,
 }
 
 impl RateLimited {
@@ -158,7 +159,17 @@ impl RateLimited {
             inner,
             limits,
             windows: Mutex::default(),
+            on_wait: None,
         }
+    }
+
+    /// Calls `on_wait` once for each send that waits in place for a free slot, with how long
+    /// (the server counts these). A longer wait is not waited here: it comes back as
+    /// [`OutboxError::rate_limited`], which the caller sees.
+    #[must_use]
+    pub fn on_wait(mut self, on_wait: impl Fn(Duration) + Send + Sync + 'static) -> Self {
+        self.on_wait = Some(Box::new(on_wait));
+        self
     }
 
     /// The limits it keeps.
@@ -211,10 +222,17 @@ impl RateLimited {
 #[async_trait]
 impl Outbox for RateLimited {
     async fn send(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
+        let mut waited = false;
         loop {
             match self.reserve(&outgoing.conversation, Instant::now()) {
                 Ok(()) => break,
-                Err(wait) if wait <= WAIT_IN_PLACE => tokio::time::sleep(wait).await,
+                Err(wait) if wait <= WAIT_IN_PLACE => {
+                    if let (false, Some(on_wait)) = (waited, &self.on_wait) {
+                        on_wait(wait);
+                    }
+                    waited = true;
+                    tokio::time::sleep(wait).await;
+                }
                 Err(wait) => {
                     return Err(OutboxError::rate_limited(
                         "waiting for the channel's rate limit",
@@ -331,5 +349,30 @@ mod tests {
         let error = limited.send(&outgoing).await.expect_err("limited");
         assert!(error.is_rate_limited());
         assert!(error.retry_after() > Some(Duration::from_secs(59)));
+    }
+
+    #[tokio::test]
+    async fn each_send_that_waits_in_place_is_told_once() {
+        let waits = Arc::new(Mutex::new(Vec::new()));
+        let told = waits.clone();
+        let limited = RateLimited::new(
+            Arc::new(crate::LogOutbox),
+            RateLimits {
+                token: Some(Rate::new(2, Duration::from_secs(60))),
+                conversation: Some(Rate::new(1, Duration::from_millis(20))),
+            },
+        )
+        .on_wait(move |wait| told.lock().expect("lock").push(wait));
+        let outgoing =
+            Outgoing::proactive("c", "p", "room", "msg_1", botwire_core::Reply::text("hi"));
+        assert_eq!(limited.send(&outgoing).await, Ok(()));
+        // The room's window is full for a moment: the send waits in place, then goes.
+        assert_eq!(limited.send(&outgoing).await, Ok(()));
+        // The token's window is full for a minute: handed back, not waited, not told.
+        let error = limited.send(&outgoing).await.expect_err("limited");
+        assert!(error.is_rate_limited());
+        let waits = waits.lock().expect("lock");
+        assert_eq!(waits.len(), 1, "{waits:?}");
+        assert!(waits[0] <= WAIT_IN_PLACE, "{waits:?}");
     }
 }

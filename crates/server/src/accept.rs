@@ -17,6 +17,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use tokio::time::{Instant, timeout_at};
 
+use crate::deadline;
 use crate::delivery_log::{DeliveryLog, Outcome};
 use crate::respond::{self, Body};
 use crate::route::{DEFAULT_TTL, Route};
@@ -42,7 +43,7 @@ impl Acceptance<'_> {
             let (status, body) = adapter.refuse(&rejection, true);
             respond::json(status, body)
         };
-        let answer_by = stages::answer_by(self.arrived, adapter.deadline());
+        let answer_by = deadline::answer_by(self.arrived, adapter.deadline());
         let key = DeliveryKey::new(&route.name, &self.inbound.delivery_id);
         let lease = adapter.deadline() + LEASE_BEYOND_DEADLINE;
         let record =

@@ -23,6 +23,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::client_addr::{PeerAddr, client_addr};
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
+use crate::metrics::{MeteredOutbox, Metrics};
 use crate::respond::{self, Body};
 use crate::route::Route;
 use crate::stores::Stores;
@@ -49,6 +50,7 @@ struct Inner {
     limits: Limits,
     workers: Workers,
     log: Arc<DeliveryLog>,
+    metrics: Arc<Metrics>,
     trusted_proxies: Vec<IpNet>,
     turns: Turns,
     tasks: TaskTracker,
@@ -71,6 +73,7 @@ impl App {
         limits: Limits,
         workers: Workers,
         log: Arc<DeliveryLog>,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, ServeError> {
         if channels.is_empty() {
             return Err(ServeError::NoChannels);
@@ -97,8 +100,15 @@ impl App {
                 .or(platform_api)
                 .or_else(|| defaults.outbox.clone())
                 .unwrap_or_else(|| Arc::new(LogOutbox));
+            let channel_metrics = metrics.channel(&channel.name);
             if !rate_limits.is_none() && outbox.delivers() {
-                outbox = Arc::new(RateLimited::new(outbox, rate_limits));
+                let waits = channel_metrics.clone();
+                let limited =
+                    RateLimited::new(outbox, rate_limits).on_wait(move |_| waits.rate_limit_wait());
+                outbox = Arc::new(limited);
+            }
+            if outbox.delivers() {
+                outbox = Arc::new(MeteredOutbox::new(outbox, channel_metrics.clone()));
             }
             let route = Arc::new(Route {
                 name: channel.name.clone(),
@@ -106,6 +116,7 @@ impl App {
                 bot,
                 outbox,
                 allow_from: channel.allow_from,
+                metrics: channel_metrics,
             });
             if by_channel
                 .insert(channel.name.clone(), route.clone())
@@ -130,6 +141,7 @@ impl App {
                 limits,
                 workers,
                 log,
+                metrics,
                 trusted_proxies: defaults.trusted_proxies,
                 turns: Turns::default(),
                 tasks: TaskTracker::new(),
@@ -186,6 +198,10 @@ impl App {
         &self.inner.log
     }
 
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
     pub(crate) fn limits(&self) -> &Limits {
         &self.inner.limits
     }
@@ -231,6 +247,23 @@ impl App {
         if parts.method != Method::POST {
             return respond::method_not_allowed("POST");
         }
+        let response = self.deliver_to(route.clone(), parts, body, arrived).await;
+        route.metrics.answered(arrived.elapsed());
+        response
+    }
+
+    /// Reads, verifies, parses and delivers one POST to `route`'s path.
+    async fn deliver_to<B>(
+        &self,
+        route: Arc<Route>,
+        parts: http::request::Parts,
+        body: B,
+        arrived: Instant,
+    ) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<BoxError>,
+    {
         let adapter = &route.adapter;
         let refused = |rejection: &Rejection, verified: bool| {
             tracing::debug!(channel = %route.name, code = rejection.code, verified, "refused");
@@ -241,7 +274,7 @@ impl App {
                     Outcome::Rejected,
                     arrived.elapsed(),
                 )
-                .detail(format!("{}: {}", rejection.code, rejection.message)),
+                .refused(rejection.code, &rejection.message),
             );
             let (status, body) = adapter.refuse(rejection, verified);
             respond::json(status, body)

@@ -24,6 +24,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::conversation_state;
+use crate::deadline;
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::inline::{Inline, LeftBehind};
 use crate::respond::{self, Body};
@@ -81,7 +82,7 @@ impl Delivery {
     ) -> Response<Body> {
         let adapter = &self.route.adapter;
         let deadline = adapter.deadline();
-        let answer_by = stages::answer_by(self.arrived, deadline);
+        let answer_by = deadline::answer_by(self.arrived, deadline);
         // Owned, since the inbound moves into the handler's task below.
         let (kind, conversation, delivery_id) = (
             self.inbound.event.kind().name().to_owned(),

@@ -38,7 +38,8 @@ pub enum Outcome {
     DeadLetter,
 }
 
-const OUTCOMES: [Outcome; 10] = [
+/// Every outcome, in the order of the totals.
+pub(crate) const OUTCOMES: [Outcome; 10] = [
     Outcome::Rejected,
     Outcome::Replied,
     Outcome::NoReply,
@@ -50,6 +51,24 @@ const OUTCOMES: [Outcome; 10] = [
     Outcome::Failed,
     Outcome::DeadLetter,
 ];
+
+impl Outcome {
+    /// Its name in the delivery log and in metrics (`replied`, `dead_letter`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rejected => "rejected",
+            Self::Replied => "replied",
+            Self::NoReply => "no_reply",
+            Self::Late => "late",
+            Self::Queued => "queued",
+            Self::Ignored => "ignored",
+            Self::Duplicate => "duplicate",
+            Self::Retrying => "retrying",
+            Self::Failed => "failed",
+            Self::DeadLetter => "dead_letter",
+        }
+    }
+}
 
 /// One line of the log.
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +102,9 @@ pub struct Record {
     pub reply: Option<String>,
     /// Why it failed or was ignored.
     pub detail: Option<String>,
+    /// The rejection's code, for a refused request: what metrics count refusals by.
+    #[serde(skip)]
+    pub(crate) reason: Option<&'static str>,
 }
 
 impl Record {
@@ -107,6 +129,7 @@ impl Record {
             attempt: 1,
             reply: None,
             detail: None,
+            reason: None,
         }
     }
 
@@ -133,6 +156,12 @@ impl Record {
         self
     }
 
+    /// A refusal with the rejection's `code` and `message`.
+    pub(crate) fn refused(mut self, code: &'static str, message: &str) -> Self {
+        self.reason = Some(code);
+        self.detail(format!("{code}: {message}"))
+    }
+
     pub(crate) fn attempt(mut self, attempt: u32) -> Self {
         self.attempt = attempt;
         self
@@ -143,12 +172,24 @@ fn rfc3339_millis<S: serde::Serializer>(at: &SystemTime, to: S) -> Result<S::Ok,
     to.collect_str(&humantime::format_rfc3339_millis(*at))
 }
 
+/// Told of every record as it is made (the server's metrics count them).
+pub(crate) type Observer = Box<dyn Fn(&Record) + Send + Sync>;
+
 /// The log. Recording takes a short lock; the oldest record goes when it is full.
-#[derive(Debug)]
 pub struct DeliveryLog {
     records: Mutex<VecDeque<Record>>,
     capacity: usize,
     totals: [AtomicU64; OUTCOMES.len()],
+    observer: Option<Observer>,
+}
+
+impl std::fmt::Debug for DeliveryLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryLog")
+            .field("capacity", &self.capacity)
+            .field("totals", &self.totals)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for DeliveryLog {
@@ -164,13 +205,23 @@ impl DeliveryLog {
             records: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
             capacity,
             totals: Default::default(),
+            observer: None,
         }
+    }
+
+    /// The same log, telling `observer` of every record.
+    pub(crate) fn observed_by(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Adds a record.
     pub fn record(&self, record: Record) {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == record.outcome) {
             self.totals[i].fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(observer) = &self.observer {
+            observer(&record);
         }
         if self.capacity == 0 {
             return;
@@ -251,6 +302,10 @@ mod tests {
             .attempt(3);
         let json = serde_json::to_value(&r).expect("json");
         assert_eq!(json["outcome"], "dead_letter");
+        for outcome in OUTCOMES {
+            let name = serde_json::to_value(outcome).expect("json");
+            assert_eq!(name, outcome.as_str(), "metrics and the log name it alike");
+        }
         assert_eq!(json["state_after"], "teaching");
         assert_eq!(json["attempt"], 3);
         assert_eq!(json["latency_ms"], 3);

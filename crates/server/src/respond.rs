@@ -29,6 +29,15 @@ pub(crate) fn json(status: StatusCode, body: Bytes) -> Response<Body> {
     response
 }
 
+/// A 200 of `content_type` (the admin listener's metrics and page).
+pub(crate) fn ok(content_type: &'static str, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Full::new(body));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
 /// `{"error": code, "message": message}` with `status`.
 pub(crate) fn error(
     status: StatusCode,

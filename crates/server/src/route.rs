@@ -9,6 +9,7 @@ use botwire_platforms::{Adapter, Inbound, Outbox};
 use ipnet::IpNet;
 
 use crate::delivery_log::{Outcome, Record};
+use crate::metrics::ChannelMetrics;
 
 /// How long a done delivery's response is remembered for duplicates.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -22,6 +23,8 @@ pub(crate) struct Route {
     pub(crate) outbox: Arc<dyn Outbox>,
     /// Who may deliver (empty: anyone).
     pub(crate) allow_from: Vec<IpNet>,
+    /// The channel's metric handles.
+    pub(crate) metrics: ChannelMetrics,
 }
 
 impl Route {

@@ -17,6 +17,7 @@ use ipnet::IpNet;
 use crate::admin::Access;
 use crate::config::{ConfigError, Settings};
 use crate::delivery_log::DeliveryLog;
+use crate::metrics::{self, Metrics};
 use crate::stores::{Configured, StorePlan, Stores};
 use crate::{Admin, App, Channel, Engine, Limits, Messages, ServeError, Workers};
 
@@ -33,6 +34,7 @@ pub struct Server {
     admin: Option<SocketAddr>,
     /// Who may use the admin endpoints (none: anyone, on loopback only).
     admin_tokens: Vec<Secret>,
+    metrics_open: bool,
     limits: Limits,
     workers: Workers,
     channels: Vec<Channel>,
@@ -61,6 +63,7 @@ impl Server {
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
             admin: None,
             admin_tokens: Vec::new(),
+            metrics_open: false,
             limits: Limits::default(),
             workers: Workers::default(),
             channels: Vec::new(),
@@ -149,6 +152,9 @@ impl Server {
             .limits(settings.limits)
             .workers(settings.workers);
         server.admin = settings.admin;
+        if settings.metrics_open {
+            server.metrics_open = true;
+        }
         if !settings.admin_tokens.is_empty() {
             server.admin_tokens = settings.admin_tokens;
         }
@@ -219,6 +225,14 @@ impl Server {
     /// token, [`bind`](Server::bind) refuses an admin address that is not loopback.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.admin_tokens.push(Secret::new(token));
+        self
+    }
+
+    /// Serves `/metrics` without the admin token when `open` (`BOTWIRE_METRICS_OPEN=true`),
+    /// for a scraper that cannot send one. Everything else on the admin listener still
+    /// needs the token.
+    pub fn metrics_open(mut self, open: bool) -> Self {
+        self.metrics_open = open;
         self
     }
 
@@ -396,7 +410,7 @@ impl Server {
             limits: self.limits,
             workers: self.workers,
             delivery_log: self.delivery_log,
-            access: Access::new(&self.admin_tokens),
+            access: Access::new(&self.admin_tokens).metrics_open(self.metrics_open),
         };
         (self.stores, assembly)
     }
@@ -433,14 +447,21 @@ struct Assembly {
 
 impl Assembly {
     fn app(self, stores: Stores) -> Result<App, ServeError> {
-        let log = Arc::new(DeliveryLog::new(self.delivery_log));
+        let channels = self.channels.iter();
+        let metrics = Arc::new(Metrics::new(
+            channels.map(|channel| (&channel.name, channel.adapter.deadline())),
+        ));
+        let counted = metrics.clone();
+        let log = DeliveryLog::new(self.delivery_log)
+            .observed_by(Box::new(move |record| counted.observe(record)));
         App::new(
             self.channels,
             self.defaults,
-            stores,
+            metrics::meter(stores, &metrics),
             self.limits,
             self.workers,
-            log,
+            Arc::new(log),
+            metrics,
         )
     }
 }

@@ -25,14 +25,6 @@ use crate::route::Route;
 /// A claim outlives the deadline by this much, so that a late handler still holds it while it
 /// finishes; past it, a worker that died cannot block the retry any longer.
 pub(crate) const LEASE_BEYOND_DEADLINE: Duration = Duration::from_secs(30);
-/// The answer leaves this long before the platform's deadline at most (less for short ones).
-const MAX_MARGIN: Duration = Duration::from_millis(500);
-
-/// When the answer must leave: the deadline less a margin of a tenth of it, at most 500 ms.
-pub(crate) fn answer_by(arrived: Instant, deadline: Duration) -> Instant {
-    arrived + deadline - (deadline / 10).min(MAX_MARGIN)
-}
-
 /// Claims the delivery `key` for `lease`, or says what a duplicate of it finds. A store that
 /// fails or does not answer by `answer_by` is a 503: nothing ran, the sender may retry.
 pub(crate) async fn claim(
@@ -89,6 +81,7 @@ impl Handling<'_> {
         cancel_at: Instant,
     ) -> Result<Dispatched, HandlerFailure> {
         tracing::Span::current().record("state", &*self.state);
+        let state = self.state.clone();
         let cx = Context::from_parts(ContextParts {
             platform: self.route.adapter.platform(),
             channel: self.route.name.clone(),
@@ -100,7 +93,10 @@ impl Handling<'_> {
         .with_data(self.data)
         .with_messenger(self.messenger);
         let dispatch = AssertUnwindSafe(self.route.bot.dispatch(&cx, event)).catch_unwind();
-        let failure = match timeout_at(cancel_at, dispatch).await {
+        let started = Instant::now();
+        let ran = timeout_at(cancel_at, dispatch).await;
+        self.route.metrics.handled(&state, started.elapsed());
+        let failure = match ran {
             Ok(Ok(Ok(dispatched))) => return Ok(dispatched),
             Ok(Ok(Err(error))) => HandlerFailure::Failed(error),
             Ok(Err(panic)) => HandlerFailure::Panicked(panic_message(&*panic).to_owned()),
@@ -173,23 +169,6 @@ pub(crate) fn handler_failed() -> Rejection {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn answer_leaves_before_the_deadline() {
-        let now = Instant::now();
-        assert_eq!(
-            answer_by(now, Duration::from_secs(5)),
-            now + Duration::from_millis(4500)
-        );
-        assert_eq!(
-            answer_by(now, Duration::from_secs(30)),
-            now + Duration::from_millis(29_500)
-        );
-        assert_eq!(
-            answer_by(now, Duration::from_millis(200)),
-            now + Duration::from_millis(180)
-        );
-    }
 
     #[test]
     fn a_panic_says_its_message_when_it_has_one() {

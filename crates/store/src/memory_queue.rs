@@ -195,6 +195,14 @@ impl Queue for MemoryQueue {
     async fn pending(&self) -> Result<Vec<Job>, StoreError> {
         Ok(self.lanes.waiting(|_, job| job.clone()))
     }
+
+    async fn oldest(&self) -> Result<Option<SystemTime>, StoreError> {
+        Ok(self
+            .lanes
+            .waiting(|_, job| job.accepted_at)
+            .into_iter()
+            .min())
+    }
 }
 
 #[cfg(test)]

@@ -235,4 +235,20 @@ pub trait Queue: Send + Sync + 'static {
     /// # Errors
     /// When the backend is down.
     async fn pending(&self) -> Result<Vec<Job>, StoreError>;
+
+    /// When the oldest job waiting for a worker (not one a worker holds) was accepted
+    /// (`None`: none waits); what the queue's age metric reads. By default the earliest of
+    /// [`pending`](Queue::pending); a backend shared by several instances answers for the
+    /// jobs this instance would hand out, as `pending` does.
+    ///
+    /// # Errors
+    /// When the backend is down.
+    async fn oldest(&self) -> Result<Option<SystemTime>, StoreError> {
+        Ok(self
+            .pending()
+            .await?
+            .iter()
+            .map(|job| job.accepted_at)
+            .min())
+    }
 }

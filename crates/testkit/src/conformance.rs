@@ -310,6 +310,11 @@ async fn take_id<Q: Queue>(queue: &Q) -> String {
 pub async fn queue<Q: Queue, F: Fn(usize) -> Q>(fresh: F) {
     // One job per conversation at a time, in order; others go meanwhile.
     let queue = fresh(10);
+    assert_eq!(
+        queue.oldest().await.expect("queue: oldest"),
+        None,
+        "queue: none waits"
+    );
     for (conversation, n) in [("a", 1), ("a", 2), ("b", 1)] {
         queue.push(job(conversation, n)).await.expect("queue: push");
     }
@@ -332,6 +337,12 @@ pub async fn queue<Q: Queue, F: Fn(usize) -> Q>(fresh: F) {
         .map(|j| j.delivery_id)
         .collect();
     assert_eq!(pending, ["a-2"], "queue: pending lists waiting jobs only");
+    let waiting = queue.pending().await.expect("queue: pending");
+    assert_eq!(
+        queue.oldest().await.expect("queue: oldest"),
+        waiting.first().map(|j| j.accepted_at),
+        "queue: the oldest is when the first waiting job was accepted"
+    );
     queue.finish(a1.id).await.expect("queue: finish");
     assert_eq!(take_id(&queue).await, "a-2");
 

@@ -1,7 +1,8 @@
 //! Who may use the admin endpoints: whoever presents one of the admin tokens as
 //! `Authorization: Bearer <token>`, compared in constant time (several tokens, for rotation).
 //! With no token set, everyone: `bind` allows that only on a loopback address. `/healthz`
-//! stays open for probes.
+//! stays open for probes, and `/metrics` for scrapers when the settings say so
+//! (`BOTWIRE_METRICS_OPEN=true`).
 
 use botwire_platforms::auth::{Secret, TokenSet};
 use http::HeaderMap;
@@ -12,6 +13,8 @@ use http::header::AUTHORIZATION;
 pub(crate) struct Access {
     /// `None`: open.
     tokens: Option<TokenSet>,
+    /// `/metrics` without credentials.
+    metrics_open: bool,
 }
 
 impl Access {
@@ -19,7 +22,19 @@ impl Access {
     pub(crate) fn new(tokens: &[Secret]) -> Self {
         Self {
             tokens: (!tokens.is_empty()).then(|| TokenSet::new(tokens)),
+            metrics_open: false,
         }
+    }
+
+    /// The same, with `/metrics` open to everyone when `open`.
+    pub(crate) fn metrics_open(mut self, open: bool) -> Self {
+        self.metrics_open = open;
+        self
+    }
+
+    /// Whether `path` is served without credentials.
+    pub(crate) fn is_open(&self, path: &str) -> bool {
+        path == "/healthz" || (self.metrics_open && path == "/metrics")
     }
 
     /// Whether a token is required.
@@ -49,6 +64,7 @@ impl std::fmt::Debug for Access {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Access")
             .field("token_required", &self.tokens.is_some())
+            .field("metrics_open", &self.metrics_open)
             .finish()
     }
 }

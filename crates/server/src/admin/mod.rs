@@ -5,9 +5,11 @@
 //! - `GET /dead-letters`: deliveries given up on.
 //! - `POST /dead-letters/{id}/replay`: queue one again.
 //! - `POST /conversations/{channel}/{conversation}/messages`: send a message by itself.
+//! - `GET /metrics`: Prometheus metrics (the OpenMetrics text format).
 //! - `GET /healthz`, `GET /readyz`.
 //!
-//! With an admin token set, every endpoint but `/healthz` needs it (see [`access`]).
+//! With an admin token set, every endpoint but `/healthz` needs it (see [`access`]); so does
+//! `/metrics` unless it is opened for scrapers.
 
 mod access;
 mod conversations;
@@ -23,6 +25,8 @@ use botwire_core::BoxError;
 use crate::App;
 use crate::respond::{self, Body};
 
+/// How long `/metrics` waits for the queue's figures.
+const QUEUE_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The most records one `GET /deliveries` returns.
 const MAX_LIMIT: usize = 1000;
 
@@ -52,8 +56,8 @@ impl Admin {
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<BoxError>,
     {
-        // Probes reach `/healthz` without credentials; nothing else does.
-        if request.uri().path() != "/healthz" && !self.access.allows(request.headers()) {
+        // Probes reach `/healthz` without credentials (and scrapers `/metrics`, if opened).
+        if !self.access.is_open(request.uri().path()) && !self.access.allows(request.headers()) {
             return unauthorized();
         }
         handle(&self.app, request).await
@@ -93,6 +97,10 @@ where
     match path.as_str() {
         "/healthz" => app.health(&method),
         "/readyz" => app.readiness(&method).await,
+        "/metrics" => match only_get(&method) {
+            Some(refused) => refused,
+            None => metrics(app).await,
+        },
         "/deliveries" => only_get(&method).unwrap_or_else(|| deliveries(app, &query)),
         "/dead-letters" => match only_get(&method) {
             Some(refused) => refused,
@@ -149,6 +157,27 @@ fn deliveries(app: &App, query: &str) -> Response<Body> {
         "deliveries": log.recent(limit, channel.as_deref()),
     });
     json(&body)
+}
+
+/// The metrics, with the queue's gauges read now. A queue that does not answer leaves them
+/// as they were: the counters are still worth a scrape.
+async fn metrics(app: &App) -> Response<Body> {
+    let queue = app.queue();
+    let read =
+        async { Ok::<_, botwire_store::StoreError>((queue.stats().await?, queue.oldest().await?)) };
+    let (stats, oldest) = match tokio::time::timeout(QUEUE_READ_TIMEOUT, read).await {
+        Ok(Ok((stats, oldest))) => (Some(stats), oldest),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics: the queue is unavailable");
+            (None, None)
+        }
+        Err(_) => {
+            tracing::warn!("metrics: the queue did not answer in time");
+            (None, None)
+        }
+    };
+    let text = app.metrics().render(stats, oldest);
+    respond::ok(crate::metrics::CONTENT_TYPE, Bytes::from(text))
 }
 
 #[derive(Serialize)]

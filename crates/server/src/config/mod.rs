@@ -40,6 +40,8 @@ pub struct Settings {
     /// The tokens the admin endpoints take (`admin_token`, comma-separated for rotation);
     /// none: open, on loopback only.
     pub admin_tokens: Vec<Secret>,
+    /// Whether `/metrics` is served without the admin token (`metrics_open`), for scrapers.
+    pub metrics_open: bool,
     /// The worker pool and retry policy of via-API platforms.
     pub workers: Workers,
     /// Which store keeps the ledger.
@@ -147,10 +149,11 @@ pub enum ConfigError {
 }
 
 /// Top-level settings (`BOTWIRE_<KEY>` in upper case).
-const SERVER_KEYS: [&str; 9] = [
+const SERVER_KEYS: [&str; 10] = [
     "listen",
     "admin_listen",
     "admin_token",
+    "metrics_open",
     "store",
     "data_dir",
     "redis_prefix",
@@ -321,9 +324,8 @@ impl<'p> Builder<'p> {
                 _ => {
                     return Err(unknown(
                         &format!("{origin}: {key}"),
-                        "listen, admin_listen, admin_token, store, trusted_proxies, tls_cert, \
-                         tls_key, limits, \
-                         queue, channels",
+                        "listen, admin_listen, admin_token, metrics_open, store, \
+                         trusted_proxies, tls_cert, tls_key, limits, queue, channels",
                     ));
                 }
             }
@@ -431,6 +433,7 @@ impl<'p> Builder<'p> {
             })?),
         };
         let admin_tokens = self.server.secrets("admin_token")?;
+        let metrics_open = self.server.flag("metrics_open")?.unwrap_or(false);
         let limits = limits(&self.limits)?;
         let mut workers = workers(&self.queue)?;
         // The embedded store keeps waiting jobs on disk, its memory only their ids: its
@@ -478,6 +481,7 @@ impl<'p> Builder<'p> {
             limits,
             admin,
             admin_tokens,
+            metrics_open,
             workers,
             store,
             channels,

@@ -254,3 +254,18 @@ fn errors_name_the_setting_and_never_the_value() {
         assert!(!shown.contains("s3cr3t"));
     }
 }
+
+#[test]
+fn metrics_open_is_a_flag_off_by_default() {
+    let settings = Settings::from_sources(None, env(&[])).expect("valid");
+    assert!(!settings.metrics_open);
+    let open =
+        Settings::from_sources(None, env(&[("BOTWIRE_METRICS_OPEN", "true")])).expect("valid");
+    assert!(open.metrics_open);
+    let error = Settings::from_sources(None, env(&[("BOTWIRE_METRICS_OPEN", "sometimes")]))
+        .expect_err("not a flag");
+    assert!(error.to_string().contains("METRICS_OPEN"), "{error}");
+    let toml = Settings::from_sources(Some(("botwire.toml", "metrics_open = true")), env(&[]))
+        .expect("valid");
+    assert!(toml.metrics_open);
+}

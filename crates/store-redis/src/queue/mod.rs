@@ -217,4 +217,10 @@ impl Queue for RedisStore {
     async fn pending(&self) -> Result<Vec<Job>, StoreError> {
         self.queue.local.pending().await
     }
+
+    /// Of the partitions this instance holds: each instance answers for its own, so the
+    /// oldest across instances is the largest age any of them reports.
+    async fn oldest(&self) -> Result<Option<SystemTime>, StoreError> {
+        self.queue.local.oldest().await
+    }
 }

@@ -364,6 +364,14 @@ impl Queue for EmbeddedStore {
         }
         Ok(jobs)
     }
+
+    /// Ids grow with acceptance: the smallest waiting one is the oldest, and only it is read.
+    async fn oldest(&self) -> Result<Option<SystemTime>, StoreError> {
+        let Some(first) = self.inner.lanes.waiting(|id, ()| id).into_iter().min() else {
+            return Ok(None);
+        };
+        Ok(self.load(first)?.map(|job| job.accepted_at))
+    }
 }
 
 #[cfg(test)]
