@@ -74,6 +74,7 @@
 //! | `redis` | the Redis store: `store = redis://…` |
 //! | `tls` | TLS on the webhook listener (rustls): `tls_cert`, `tls_key`, `Server::tls` |
 //! | `send-api` | the platforms' send APIs and `outbox_url` (reqwest); without it, replies that cannot go in a response need an outbox of your own |
+//! | `logs` | [`logs::init`]: `RUST_LOG` and `BOTWIRE_LOG_FORMAT` (`text` or `json`) for a bot's binary |
 
 pub use botwire_core as core;
 pub use botwire_platforms as platforms;
@@ -92,6 +93,9 @@ pub use botwire_server::{
     Admin, App, Built, Channel, Engine, Limits, Messages, PeerAddr, Running, SendError, ServeError,
     Server, Settings, Stopped, Workers,
 };
+
+#[cfg(feature = "logs")]
+pub mod logs;
 
 /// The guides of `docs/`, whose examples compile as this crate's doc tests.
 pub mod guide {
