@@ -23,7 +23,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::client_addr::{PeerAddr, client_addr};
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
-use crate::metrics::{MeteredOutbox, Metrics};
+use crate::metrics::{self, MeteredOutbox, Metrics, Mounted};
 use crate::respond::{self, Body};
 use crate::route::Route;
 use crate::stores::Stores;
@@ -72,19 +72,36 @@ impl App {
         stores: Stores,
         limits: Limits,
         workers: Workers,
-        log: Arc<DeliveryLog>,
-        metrics: Arc<Metrics>,
+        log_capacity: usize,
     ) -> Result<Self, ServeError> {
         if channels.is_empty() {
             return Err(ServeError::NoChannels);
         }
-        let mut routes = HashMap::with_capacity(channels.len());
-        let mut by_channel = HashMap::with_capacity(channels.len());
-        for channel in channels {
-            let bot = channel
-                .bot
-                .or_else(|| defaults.bot.clone())
-                .ok_or_else(|| ServeError::NoBot(channel.name.to_string()))?;
+        let with_bots = channels
+            .into_iter()
+            .map(
+                |channel| match channel.bot.clone().or_else(|| defaults.bot.clone()) {
+                    Some(bot) => Ok((channel, bot)),
+                    None => Err(ServeError::NoBot(channel.name.to_string())),
+                },
+            )
+            .collect::<Result<Vec<_>, _>>()?;
+        let metrics = Arc::new(Metrics::new(with_bots.iter().map(|(channel, bot)| {
+            Mounted {
+                name: &channel.name,
+                deadline: channel.adapter.deadline(),
+                states: bot.states().map(|s| bot.current_state(Some(s))).collect(),
+            }
+        })));
+        let counted = metrics.clone();
+        let log = Arc::new(
+            DeliveryLog::new(log_capacity)
+                .observed_by(Box::new(move |record| counted.observe(record))),
+        );
+        let stores = metrics::meter(stores, &metrics);
+        let mut routes = HashMap::with_capacity(with_bots.len());
+        let mut by_channel = HashMap::with_capacity(with_bots.len());
+        for (channel, bot) in with_bots {
             let platform_api = channel
                 .adapter
                 .outbox()

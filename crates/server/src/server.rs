@@ -16,8 +16,6 @@ use ipnet::IpNet;
 
 use crate::admin::Access;
 use crate::config::{ConfigError, Settings};
-use crate::delivery_log::DeliveryLog;
-use crate::metrics::{self, Metrics};
 use crate::stores::{Configured, StorePlan, Stores};
 use crate::{Admin, App, Channel, Engine, Limits, Messages, ServeError, Workers};
 
@@ -447,21 +445,13 @@ struct Assembly {
 
 impl Assembly {
     fn app(self, stores: Stores) -> Result<App, ServeError> {
-        let channels = self.channels.iter();
-        let metrics = Arc::new(Metrics::new(
-            channels.map(|channel| (&channel.name, channel.adapter.deadline())),
-        ));
-        let counted = metrics.clone();
-        let log = DeliveryLog::new(self.delivery_log)
-            .observed_by(Box::new(move |record| counted.observe(record)));
         App::new(
             self.channels,
             self.defaults,
-            metrics::meter(stores, &metrics),
+            stores,
             self.limits,
             self.workers,
-            Arc::new(log),
-            metrics,
+            self.delivery_log,
         )
     }
 }

@@ -2,6 +2,7 @@
 //! with. Every outcome's counter exists from the start, so a scrape shows zeroes rather than
 //! series that appear with the first failure.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
@@ -11,10 +12,17 @@ use super::Families;
 use super::labels::{ByChannel, ByFailure, ByOutcome, ByReason, ByState, ByTransition, Name};
 use crate::delivery_log::{OUTCOMES, Outcome, Record};
 
+/// The label of a state the bot does not have (a payload may carry any name).
+const UNKNOWN_STATE: &str = "(unknown)";
+
 /// A channel's handles. Cheap to clone: each is a pointer to its counter.
 #[derive(Clone)]
 pub(crate) struct ChannelMetrics {
     channel: Name,
+    /// The handler histogram of each of the bot's states, and of the rest.
+    handlers: Arc<[(Arc<str>, Histogram)]>,
+    unknown_handler: Histogram,
+    unknown_state: Name,
     deliveries: [Counter; OUTCOMES.len()],
     duplicates: Counter,
     late: Counter,
@@ -35,7 +43,7 @@ impl std::fmt::Debug for ChannelMetrics {
 }
 
 impl ChannelMetrics {
-    pub(super) fn new(channel: Name, families: Families) -> Self {
+    pub(super) fn new(channel: Name, states: Vec<Arc<str>>, families: Families) -> Self {
         let by_channel = ByChannel {
             channel: channel.clone(),
         };
@@ -48,7 +56,21 @@ impl ChannelMetrics {
                 outcome: outcome.as_str(),
             })
         });
+        let handler = |state: &Arc<str>| {
+            families.handlers.get_or_create_owned(&ByState {
+                channel: channel.clone(),
+                state: Name(state.clone()),
+            })
+        };
+        let unknown_state: Arc<str> = UNKNOWN_STATE.into();
+        let handlers = states
+            .iter()
+            .map(|state| (state.clone(), handler(state)))
+            .collect();
         Self {
+            handlers,
+            unknown_handler: handler(&unknown_state),
+            unknown_state: Name(unknown_state),
             deliveries,
             duplicates: counter(&families.duplicates),
             late: counter(&families.late),
@@ -98,11 +120,22 @@ impl ChannelMetrics {
                 .transitions
                 .get_or_create(&ByTransition {
                     channel: self.channel.clone(),
-                    from: Name::from(from.as_str()),
-                    to: Name::from(to.as_str()),
+                    from: self.state_label(from),
+                    to: self.state_label(to),
                 })
                 .inc();
         }
+    }
+
+    /// The label of `state`: its own name if the bot has it.
+    fn state_label(&self, state: &str) -> Name {
+        self.handlers
+            .iter()
+            .find(|(known, _)| **known == *state)
+            .map_or_else(
+                || self.unknown_state.clone(),
+                |(known, _)| Name(known.clone()),
+            )
     }
 
     /// A webhook of this channel was answered `took` after it arrived.
@@ -110,15 +143,16 @@ impl ChannelMetrics {
         self.answers.observe(took.as_secs_f64());
     }
 
-    /// The handler ran `took` in `state`.
-    pub(crate) fn handled(&self, state: &std::sync::Arc<str>, took: Duration) {
-        self.families
+    /// The handler ran `took` in `state`. The bot hands out its own name of a known state,
+    /// so the pointer usually matches before the text is compared.
+    pub(crate) fn handled(&self, state: &Arc<str>, took: Duration) {
+        let histogram = self
             .handlers
-            .get_or_create(&ByState {
-                channel: self.channel.clone(),
-                state: Name(state.clone()),
-            })
-            .observe(took.as_secs_f64());
+            .iter()
+            .find(|(known, _)| Arc::ptr_eq(known, state))
+            .or_else(|| self.handlers.iter().find(|(known, _)| **known == **state))
+            .map_or(&self.unknown_handler, |(_, histogram)| histogram);
+        histogram.observe(took.as_secs_f64());
     }
 
     /// The outbox delivered one message.

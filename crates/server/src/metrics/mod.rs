@@ -8,6 +8,7 @@
 mod buckets;
 mod channel;
 mod labels;
+mod operation;
 mod outbox;
 mod stores;
 
@@ -37,6 +38,7 @@ use labels::{
     Build, ByChannel, ByFailure, ByJobStatus, ByOperation, ByOutcome, ByReason, ByState,
     ByTransition, Name,
 };
+use operation::Operation;
 
 /// What `/metrics` answers with: the OpenMetrics text format, which Prometheus scrapes.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -59,6 +61,16 @@ pub(crate) struct Families {
     store_calls: Family<ByOperation, Histogram, Buckets>,
 }
 
+/// A mounted channel, as its metrics need it.
+pub(crate) struct Mounted<'a> {
+    pub(crate) name: &'a Arc<str>,
+    /// The platform's deadline: a bound of the answer histogram.
+    pub(crate) deadline: Duration,
+    /// The bot's states: the only values its `state` labels take, so that a state name a
+    /// payload carries cannot grow the series without bound.
+    pub(crate) states: Vec<Arc<str>>,
+}
+
 /// The queue as of the last scrape: read from the store when `/metrics` is asked.
 #[derive(Default)]
 struct QueueGauges {
@@ -73,17 +85,16 @@ pub(crate) struct Metrics {
     registry: Registry,
     families: Families,
     channels: HashMap<Arc<str>, ChannelMetrics>,
+    /// By [`Operation::index`].
+    store_calls: Vec<Histogram>,
     queue: QueueGauges,
 }
 
 impl Metrics {
-    /// Metrics for the channels named, each with its platform's deadline.
-    pub(crate) fn new<'a>(channels: impl IntoIterator<Item = (&'a Arc<str>, Duration)>) -> Self {
-        let channels: Vec<(Arc<str>, Duration)> = channels
-            .into_iter()
-            .map(|(name, deadline)| (name.clone(), deadline))
-            .collect();
-        let answer_buckets = Buckets::around_deadlines(channels.iter().map(|(_, d)| *d));
+    /// Metrics for these channels.
+    pub(crate) fn new<'a>(channels: impl IntoIterator<Item = Mounted<'a>>) -> Self {
+        let channels: Vec<Mounted<'a>> = channels.into_iter().collect();
+        let answer_buckets = Buckets::around_deadlines(channels.iter().map(|c| c.deadline));
         let families = Families {
             deliveries: Family::default(),
             refusals: Family::default(),
@@ -101,10 +112,21 @@ impl Metrics {
         };
         let queue = QueueGauges::default();
         let registry = register(&families, &queue);
+        let store_calls = Operation::ALL
+            .iter()
+            .map(|operation| {
+                let labels = ByOperation {
+                    operation: operation.name(),
+                };
+                families.store_calls.get_or_create_owned(&labels)
+            })
+            .collect();
         let channels = channels
             .into_iter()
-            .map(|(name, _)| {
-                let handles = ChannelMetrics::new(Name(name.clone()), families.clone());
+            .map(|channel| {
+                let name = channel.name.clone();
+                let handles =
+                    ChannelMetrics::new(Name(name.clone()), channel.states, families.clone());
                 (name, handles)
             })
             .collect();
@@ -112,16 +134,16 @@ impl Metrics {
             registry,
             families,
             channels,
+            store_calls,
             queue,
         }
     }
 
     /// The handles of one channel.
     pub(crate) fn channel(&self, name: &str) -> ChannelMetrics {
-        self.channels
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| ChannelMetrics::new(Name::from(name), self.families.clone()))
+        self.channels.get(name).cloned().unwrap_or_else(|| {
+            ChannelMetrics::new(Name::from(name), Vec::new(), self.families.clone())
+        })
     }
 
     /// Counts what a delivery-log record says happened.
@@ -132,11 +154,10 @@ impl Metrics {
     }
 
     /// How long a store call took.
-    pub(crate) fn store_call(&self, operation: &'static str, took: Duration) {
-        self.families
-            .store_calls
-            .get_or_create(&ByOperation { operation })
-            .observe(took.as_secs_f64());
+    pub(crate) fn store_call(&self, operation: Operation, took: Duration) {
+        if let Some(histogram) = self.store_calls.get(operation.index()) {
+            histogram.observe(took.as_secs_f64());
+        }
     }
 
     /// The text exposition, with the queue's gauges as `stats` says (none: the store did not
@@ -276,10 +297,18 @@ fn register(f: &Families, queue: &QueueGauges) -> Registry {
 mod tests {
     use super::*;
 
+    fn mounted(name: &Arc<str>, deadline: Duration) -> Mounted<'_> {
+        Mounted {
+            name,
+            deadline,
+            states: vec!["idle".into(), "teaching".into()],
+        }
+    }
+
     #[test]
     fn renders_every_family_with_zeroes_for_each_channel() {
         let name: Arc<str> = "kamigo".into();
-        let metrics = Metrics::new([(&name, Duration::from_secs(30))]);
+        let metrics = Metrics::new([mounted(&name, Duration::from_secs(30))]);
         let text = metrics.render(Some(QueueStats::default()), None);
         assert!(text.contains(r#"botwire_deliveries_total{channel="kamigo",outcome="replied"} 0"#));
         assert!(text.contains(r#"botwire_build_info{version=""#));
@@ -291,7 +320,7 @@ mod tests {
     #[test]
     fn records_count_by_outcome_reason_and_transition() {
         let name: Arc<str> = "room".into();
-        let metrics = Metrics::new([(&name, Duration::from_secs(5))]);
+        let metrics = Metrics::new([mounted(&name, Duration::from_secs(5))]);
         let replied = Record::new("room", "funtek", Outcome::Replied, Duration::ZERO)
             .states("idle", Some("teaching"));
         metrics.observe(&replied);

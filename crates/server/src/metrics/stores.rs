@@ -16,6 +16,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::Metrics;
+use super::operation::Operation;
 use crate::stores::Stores;
 
 /// `stores`, each timed into `metrics`.
@@ -44,7 +45,7 @@ impl<S: ?Sized> Timed<S> {
         }
     }
 
-    async fn time<T>(&self, operation: &'static str, call: impl Future<Output = T>) -> T {
+    async fn time<T>(&self, operation: Operation, call: impl Future<Output = T>) -> T {
         let started = Instant::now();
         let out = call.await;
         self.metrics.store_call(operation, started.elapsed());
@@ -55,7 +56,7 @@ impl<S: ?Sized> Timed<S> {
 #[async_trait]
 impl Ledger for Timed<dyn Ledger> {
     async fn claim(&self, key: &DeliveryKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
-        self.time("ledger_claim", self.inner.claim(key, lease))
+        self.time(Operation::LedgerClaim, self.inner.claim(key, lease))
             .await
     }
 
@@ -67,11 +68,11 @@ impl Ledger for Timed<dyn Ledger> {
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let call = self.inner.complete(key, token, response, ttl);
-        self.time("ledger_complete", call).await
+        self.time(Operation::LedgerComplete, call).await
     }
 
     async fn release(&self, key: &DeliveryKey<'_>, token: ClaimToken) -> Result<(), StoreError> {
-        self.time("ledger_release", self.inner.release(key, token))
+        self.time(Operation::LedgerRelease, self.inner.release(key, token))
             .await
     }
 
@@ -80,18 +81,19 @@ impl Ledger for Timed<dyn Ledger> {
     }
 
     async fn purge_expired(&self) -> Result<usize, StoreError> {
-        self.time("ledger_purge", self.inner.purge_expired()).await
+        self.time(Operation::LedgerPurge, self.inner.purge_expired())
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.time("ledger_ping", self.inner.ping()).await
+        self.time(Operation::LedgerPing, self.inner.ping()).await
     }
 }
 
 #[async_trait]
 impl StateStore for Timed<dyn StateStore> {
     async fn load(&self, key: &ConversationKey<'_>) -> Result<Option<Versioned>, StoreError> {
-        self.time("state_load", self.inner.load(key)).await
+        self.time(Operation::StateLoad, self.inner.load(key)).await
     }
 
     async fn save(
@@ -100,23 +102,23 @@ impl StateStore for Timed<dyn StateStore> {
         state: &str,
         expected: Option<u64>,
     ) -> Result<u64, StoreError> {
-        self.time("state_save", self.inner.save(key, state, expected))
+        self.time(Operation::StateSave, self.inner.save(key, state, expected))
             .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.time("state_ping", self.inner.ping()).await
+        self.time(Operation::StatePing, self.inner.ping()).await
     }
 }
 
 #[async_trait]
 impl Queue for Timed<dyn Queue> {
     async fn push(&self, job: NewJob) -> Result<JobId, StoreError> {
-        self.time("queue_push", self.inner.push(job)).await
+        self.time(Operation::QueuePush, self.inner.push(job)).await
     }
 
     async fn push_kept(&self, job: NewJob) -> Result<Kept, StoreError> {
-        self.time("queue_push_kept", self.inner.push_kept(job))
+        self.time(Operation::QueuePushKept, self.inner.push_kept(job))
             .await
     }
 
@@ -125,46 +127,54 @@ impl Queue for Timed<dyn Queue> {
     }
 
     async fn finish(&self, id: JobId) -> Result<(), StoreError> {
-        self.time("queue_finish", self.inner.finish(id)).await
+        self.time(Operation::QueueFinish, self.inner.finish(id))
+            .await
     }
 
     async fn retry(&self, job: Job, after: Duration) -> Result<(), StoreError> {
-        self.time("queue_retry", self.inner.retry(job, after)).await
+        self.time(Operation::QueueRetry, self.inner.retry(job, after))
+            .await
     }
 
     async fn bury(&self, job: Job, reason: &str) -> Result<(), StoreError> {
-        self.time("queue_bury", self.inner.bury(job, reason)).await
+        self.time(Operation::QueueBury, self.inner.bury(job, reason))
+            .await
     }
 
     async fn bury_new(&self, job: NewJob, reason: &str) -> Result<JobId, StoreError> {
-        self.time("queue_bury", self.inner.bury_new(job, reason))
+        self.time(Operation::QueueBury, self.inner.bury_new(job, reason))
             .await
     }
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
-        self.time("queue_dead_letters", self.inner.dead_letters())
+        self.time(Operation::QueueDeadLetters, self.inner.dead_letters())
             .await
     }
 
     async fn replay(&self, id: JobId) -> Result<bool, StoreError> {
-        self.time("queue_replay", self.inner.replay(id)).await
-    }
-
-    async fn stats(&self) -> Result<QueueStats, StoreError> {
-        self.time("queue_stats", self.inner.stats()).await
-    }
-
-    async fn checkpoint(&self, id: JobId, progress: Bytes) -> Result<(), StoreError> {
-        self.time("queue_checkpoint", self.inner.checkpoint(id, progress))
+        self.time(Operation::QueueReplay, self.inner.replay(id))
             .await
     }
 
+    async fn stats(&self) -> Result<QueueStats, StoreError> {
+        self.time(Operation::QueueStats, self.inner.stats()).await
+    }
+
+    async fn checkpoint(&self, id: JobId, progress: Bytes) -> Result<(), StoreError> {
+        self.time(
+            Operation::QueueCheckpoint,
+            self.inner.checkpoint(id, progress),
+        )
+        .await
+    }
+
     async fn pending(&self) -> Result<Vec<Job>, StoreError> {
-        self.time("queue_pending", self.inner.pending()).await
+        self.time(Operation::QueuePending, self.inner.pending())
+            .await
     }
 
     async fn oldest(&self) -> Result<Option<SystemTime>, StoreError> {
-        self.time("queue_oldest", self.inner.oldest()).await
+        self.time(Operation::QueueOldest, self.inner.oldest()).await
     }
 }
 
@@ -179,7 +189,7 @@ impl Intake for Timed<dyn Intake> {
         ttl: Duration,
     ) -> Result<JobId, StoreError> {
         let call = self.inner.push_acknowledged(job, key, token, ack, ttl);
-        self.time("queue_push_acknowledged", call).await
+        self.time(Operation::QueuePushAcknowledged, call).await
     }
 }
 
@@ -191,8 +201,11 @@ impl ConversationData for Timed<dyn ConversationData> {
         conversation: &str,
         key: &str,
     ) -> Result<Option<String>, BoxError> {
-        self.time("data_get", self.inner.get(channel, conversation, key))
-            .await
+        self.time(
+            Operation::DataGet,
+            self.inner.get(channel, conversation, key),
+        )
+        .await
     }
 
     async fn set(
@@ -203,6 +216,6 @@ impl ConversationData for Timed<dyn ConversationData> {
         value: &str,
     ) -> Result<(), BoxError> {
         let call = self.inner.set(channel, conversation, key, value);
-        self.time("data_set", call).await
+        self.time(Operation::DataSet, call).await
     }
 }
