@@ -234,6 +234,33 @@ async fn a_mixed_run_is_counted_as_it_happened() {
     for id in ["m-1", "demo-room", KAMIGO_SECRET, TOKEN, ADMIN_TOKEN] {
         assert!(!text.contains(id), "no ids or secrets in labels: {id}");
     }
+    every_metric_the_monitoring_files_use_exists(&text);
+}
+
+/// The alert rules and the dashboard in `docs/monitoring/` name only series a scrape has.
+fn every_metric_the_monitoring_files_use_exists(scrape: &str) {
+    let exposed: std::collections::HashSet<&str> = scrape
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split(['{', ' ']).next())
+        .collect();
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/monitoring");
+    for file in ["prometheus-rules.yml", "grafana-dashboard.json"] {
+        let text = std::fs::read_to_string(docs.join(file)).expect("the monitoring file");
+        let mut named = 0;
+        for (at, _) in text.match_indices("botwire_") {
+            let name: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            assert!(
+                exposed.contains(name.as_str()),
+                "{file} names {name}, which no scrape has"
+            );
+            named += 1;
+        }
+        assert!(named > 10, "{file} names the metrics");
+    }
 }
 
 async fn get(admin: SocketAddr, path: &str, token: Option<&str>) -> TestResponse {

@@ -16,7 +16,6 @@ pub(crate) use channel::ChannelMetrics;
 pub(crate) use outbox::MeteredOutbox;
 pub(crate) use stores::meter;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime};
@@ -84,7 +83,9 @@ struct QueueGauges {
 pub(crate) struct Metrics {
     registry: Registry,
     families: Families,
-    channels: HashMap<Arc<str>, ChannelMetrics>,
+    /// Few (a bot mounts a handful of channels): a scan of short names costs less than
+    /// hashing one.
+    channels: Vec<(Arc<str>, ChannelMetrics)>,
     /// By [`Operation::index`].
     store_calls: Vec<Histogram>,
     queue: QueueGauges,
@@ -141,14 +142,21 @@ impl Metrics {
 
     /// The handles of one channel.
     pub(crate) fn channel(&self, name: &str) -> ChannelMetrics {
-        self.channels.get(name).cloned().unwrap_or_else(|| {
+        self.find(name).cloned().unwrap_or_else(|| {
             ChannelMetrics::new(Name::from(name), Vec::new(), self.families.clone())
         })
     }
 
+    fn find(&self, name: &str) -> Option<&ChannelMetrics> {
+        self.channels
+            .iter()
+            .find(|(mounted, _)| **mounted == *name)
+            .map(|(_, channel)| channel)
+    }
+
     /// Counts what a delivery-log record says happened.
     pub(crate) fn observe(&self, record: &Record) {
-        if let Some(channel) = self.channels.get(record.channel.as_str()) {
+        if let Some(channel) = self.find(&record.channel) {
             channel.observe(record);
         }
     }
