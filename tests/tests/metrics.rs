@@ -219,17 +219,17 @@ async fn a_mixed_run_is_counted_as_it_happened() {
         &format!("botwire_handler_seconds_count{{{k},state=\"idle\"}}"),
         2.0,
     );
-    for operation in [
-        "ledger_claim",
-        "ledger_complete",
-        "queue_finish",
-        "queue_bury",
+    // Every store call is counted; the first of each operation (and one in eight) is timed.
+    for (operation, calls) in [
+        ("ledger_claim", 5.0),
+        ("queue_push", 2.0),
+        ("queue_finish", 1.0),
+        ("queue_bury", 1.0),
     ] {
-        let series = format!("botwire_store_call_seconds_count{{operation=\"{operation}\"}}");
-        assert!(
-            value(&text, &series).is_some_and(|n| n >= 1.0),
-            "{series} in\n{text}"
-        );
+        let series = format!("botwire_store_calls_total{{operation=\"{operation}\"}}");
+        assert_value(&text, &series, calls);
+        let timed = format!("botwire_store_call_seconds_count{{operation=\"{operation}\"}}");
+        assert_value(&text, &timed, 1.0);
     }
     for id in ["m-1", "demo-room", KAMIGO_SECRET, TOKEN, ADMIN_TOKEN] {
         assert!(!text.contains(id), "no ids or secrets in labels: {id}");

@@ -1,19 +1,19 @@
-//! Stores that time their calls: `botwire_store_call_seconds{operation}`. Calls that wait for
-//! something other than the store (`take` waits for work, `wait` for another delivery) are
-//! passed on untimed.
+//! Stores that count their calls (`botwire_store_calls_total{operation}`) and time one in
+//! [`SAMPLE_EVERY`](super::SAMPLE_EVERY) of them (`botwire_store_call_seconds{operation}`).
+//! Calls that wait for something other than the store (`take` waits for work, `wait` for
+//! another delivery) are passed on uncounted.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use async_trait::async_trait;
 use botwire_core::{BoxError, ConversationData};
 use botwire_store::{
     CachedResponse, Claim, ClaimToken, ConversationKey, DeadLetter, DeliveryKey, Intake, Job,
     JobId, Kept, Ledger, NewJob, Queue, QueueStats, StateStore, StoreError, Versioned, Waited,
 };
 use bytes::Bytes;
-use tokio::time::Instant;
 
 use super::Metrics;
 use super::operation::Operation;
@@ -45,177 +45,293 @@ impl<S: ?Sized> Timed<S> {
         }
     }
 
-    async fn time<T>(&self, operation: Operation, call: impl Future<Output = T>) -> T {
-        let started = Instant::now();
-        let out = call.await;
-        self.metrics.store_call(operation, started.elapsed());
-        out
+    /// Counts `call` and, if it is one to time, wraps it in a timer. An untimed call is the
+    /// store's own future, passed on as it is: no allocation, nothing copied.
+    fn count<'a, T: 'a>(&'a self, operation: Operation, call: Boxed<'a, T>) -> Boxed<'a, T> {
+        match self.metrics.store_call(operation) {
+            None => call,
+            Some(started) => {
+                let metrics = &*self.metrics;
+                Box::pin(async move {
+                    let out = call.await;
+                    metrics.store_call_took(operation, started.elapsed());
+                    out
+                })
+            }
+        }
     }
 }
 
-#[async_trait]
+/// What a store trait's methods return (they are `async_trait`s): implemented by hand here,
+/// so that an untimed call adds no future of its own.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
 impl Ledger for Timed<dyn Ledger> {
-    async fn claim(&self, key: &DeliveryKey<'_>, lease: Duration) -> Result<Claim, StoreError> {
-        self.time(Operation::LedgerClaim, self.inner.claim(key, lease))
-            .await
+    fn claim<'s, 'k, 'kk, 'at>(
+        &'s self,
+        key: &'k DeliveryKey<'kk>,
+        lease: Duration,
+    ) -> Boxed<'at, Result<Claim, StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+    {
+        self.count(Operation::LedgerClaim, self.inner.claim(key, lease))
     }
 
-    async fn complete(
-        &self,
-        key: &DeliveryKey<'_>,
+    fn complete<'s, 'k, 'kk, 'at>(
+        &'s self,
+        key: &'k DeliveryKey<'kk>,
         token: ClaimToken,
         response: CachedResponse,
         ttl: Duration,
-    ) -> Result<(), StoreError> {
+    ) -> Boxed<'at, Result<(), StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+    {
         let call = self.inner.complete(key, token, response, ttl);
-        self.time(Operation::LedgerComplete, call).await
+        self.count(Operation::LedgerComplete, call)
     }
 
-    async fn release(&self, key: &DeliveryKey<'_>, token: ClaimToken) -> Result<(), StoreError> {
-        self.time(Operation::LedgerRelease, self.inner.release(key, token))
-            .await
+    fn release<'s, 'k, 'kk, 'at>(
+        &'s self,
+        key: &'k DeliveryKey<'kk>,
+        token: ClaimToken,
+    ) -> Boxed<'at, Result<(), StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+    {
+        self.count(Operation::LedgerRelease, self.inner.release(key, token))
     }
 
-    async fn wait(&self, key: &DeliveryKey<'_>, timeout: Duration) -> Result<Waited, StoreError> {
-        self.inner.wait(key, timeout).await
+    fn wait<'s, 'k, 'kk, 'at>(
+        &'s self,
+        key: &'k DeliveryKey<'kk>,
+        timeout: Duration,
+    ) -> Boxed<'at, Result<Waited, StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+    {
+        self.inner.wait(key, timeout)
     }
 
-    async fn purge_expired(&self) -> Result<usize, StoreError> {
-        self.time(Operation::LedgerPurge, self.inner.purge_expired())
-            .await
+    fn purge_expired<'s, 'at>(&'s self) -> Boxed<'at, Result<usize, StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::LedgerPurge, self.inner.purge_expired())
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.time(Operation::LedgerPing, self.inner.ping()).await
+    fn ping<'s, 'at>(&'s self) -> Boxed<'at, Result<(), StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::LedgerPing, self.inner.ping())
     }
 }
 
-#[async_trait]
 impl StateStore for Timed<dyn StateStore> {
-    async fn load(&self, key: &ConversationKey<'_>) -> Result<Option<Versioned>, StoreError> {
-        self.time(Operation::StateLoad, self.inner.load(key)).await
+    fn load<'s, 'k, 'kk, 'at>(
+        &'s self,
+        key: &'k ConversationKey<'kk>,
+    ) -> Boxed<'at, Result<Option<Versioned>, StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+    {
+        self.count(Operation::StateLoad, self.inner.load(key))
     }
 
-    async fn save(
-        &self,
-        key: &ConversationKey<'_>,
-        state: &str,
+    fn save<'s, 'k, 'kk, 'st, 'at>(
+        &'s self,
+        key: &'k ConversationKey<'kk>,
+        state: &'st str,
         expected: Option<u64>,
-    ) -> Result<u64, StoreError> {
-        self.time(Operation::StateSave, self.inner.save(key, state, expected))
-            .await
+    ) -> Boxed<'at, Result<u64, StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+        'st: 'at,
+    {
+        self.count(Operation::StateSave, self.inner.save(key, state, expected))
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        self.time(Operation::StatePing, self.inner.ping()).await
+    fn ping<'s, 'at>(&'s self) -> Boxed<'at, Result<(), StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::StatePing, self.inner.ping())
     }
 }
 
-#[async_trait]
 impl Queue for Timed<dyn Queue> {
-    async fn push(&self, job: NewJob) -> Result<JobId, StoreError> {
-        self.time(Operation::QueuePush, self.inner.push(job)).await
+    fn push<'s, 'at>(&'s self, job: NewJob) -> Boxed<'at, Result<JobId, StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::QueuePush, self.inner.push(job))
     }
 
-    async fn push_kept(&self, job: NewJob) -> Result<Kept, StoreError> {
-        self.time(Operation::QueuePushKept, self.inner.push_kept(job))
-            .await
+    fn push_kept<'s, 'at>(&'s self, job: NewJob) -> Boxed<'at, Result<Kept, StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::QueuePushKept, self.inner.push_kept(job))
     }
 
-    async fn take(&self) -> Result<Job, StoreError> {
-        self.inner.take().await
+    fn take<'s, 'at>(&'s self) -> Boxed<'at, Result<Job, StoreError>>
+    where
+        's: 'at,
+    {
+        self.inner.take()
     }
 
-    async fn finish(&self, id: JobId) -> Result<(), StoreError> {
-        self.time(Operation::QueueFinish, self.inner.finish(id))
-            .await
+    fn finish<'s, 'at>(&'s self, id: JobId) -> Boxed<'at, Result<(), StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::QueueFinish, self.inner.finish(id))
     }
 
-    async fn retry(&self, job: Job, after: Duration) -> Result<(), StoreError> {
-        self.time(Operation::QueueRetry, self.inner.retry(job, after))
-            .await
+    fn retry<'s, 'at>(&'s self, job: Job, after: Duration) -> Boxed<'at, Result<(), StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::QueueRetry, self.inner.retry(job, after))
     }
 
-    async fn bury(&self, job: Job, reason: &str) -> Result<(), StoreError> {
-        self.time(Operation::QueueBury, self.inner.bury(job, reason))
-            .await
+    fn bury<'s, 'r, 'at>(&'s self, job: Job, reason: &'r str) -> Boxed<'at, Result<(), StoreError>>
+    where
+        's: 'at,
+        'r: 'at,
+    {
+        self.count(Operation::QueueBury, self.inner.bury(job, reason))
     }
 
-    async fn bury_new(&self, job: NewJob, reason: &str) -> Result<JobId, StoreError> {
-        self.time(Operation::QueueBury, self.inner.bury_new(job, reason))
-            .await
+    fn bury_new<'s, 'r, 'at>(
+        &'s self,
+        job: NewJob,
+        reason: &'r str,
+    ) -> Boxed<'at, Result<JobId, StoreError>>
+    where
+        's: 'at,
+        'r: 'at,
+    {
+        self.count(Operation::QueueBury, self.inner.bury_new(job, reason))
     }
 
-    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
-        self.time(Operation::QueueDeadLetters, self.inner.dead_letters())
-            .await
+    fn dead_letters<'s, 'at>(&'s self) -> Boxed<'at, Result<Vec<DeadLetter>, StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::QueueDeadLetters, self.inner.dead_letters())
     }
 
-    async fn replay(&self, id: JobId) -> Result<bool, StoreError> {
-        self.time(Operation::QueueReplay, self.inner.replay(id))
-            .await
+    fn replay<'s, 'at>(&'s self, id: JobId) -> Boxed<'at, Result<bool, StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::QueueReplay, self.inner.replay(id))
     }
 
-    async fn stats(&self) -> Result<QueueStats, StoreError> {
-        self.time(Operation::QueueStats, self.inner.stats()).await
+    fn stats<'s, 'at>(&'s self) -> Boxed<'at, Result<QueueStats, StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::QueueStats, self.inner.stats())
     }
 
-    async fn checkpoint(&self, id: JobId, progress: Bytes) -> Result<(), StoreError> {
-        self.time(
+    fn checkpoint<'s, 'at>(
+        &'s self,
+        id: JobId,
+        progress: Bytes,
+    ) -> Boxed<'at, Result<(), StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(
             Operation::QueueCheckpoint,
             self.inner.checkpoint(id, progress),
         )
-        .await
     }
 
-    async fn pending(&self) -> Result<Vec<Job>, StoreError> {
-        self.time(Operation::QueuePending, self.inner.pending())
-            .await
+    fn pending<'s, 'at>(&'s self) -> Boxed<'at, Result<Vec<Job>, StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::QueuePending, self.inner.pending())
     }
 
-    async fn oldest(&self) -> Result<Option<SystemTime>, StoreError> {
-        self.time(Operation::QueueOldest, self.inner.oldest()).await
+    fn oldest<'s, 'at>(&'s self) -> Boxed<'at, Result<Option<SystemTime>, StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::QueueOldest, self.inner.oldest())
     }
 }
 
-#[async_trait]
 impl Intake for Timed<dyn Intake> {
-    async fn push_acknowledged(
-        &self,
+    fn push_acknowledged<'s, 'k, 'kk, 'at>(
+        &'s self,
         job: NewJob,
-        key: &DeliveryKey<'_>,
+        key: &'k DeliveryKey<'kk>,
         token: ClaimToken,
         ack: CachedResponse,
         ttl: Duration,
-    ) -> Result<JobId, StoreError> {
+    ) -> Boxed<'at, Result<JobId, StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+    {
         let call = self.inner.push_acknowledged(job, key, token, ack, ttl);
-        self.time(Operation::QueuePushAcknowledged, call).await
+        self.count(Operation::QueuePushAcknowledged, call)
     }
 }
 
-#[async_trait]
 impl ConversationData for Timed<dyn ConversationData> {
-    async fn get(
-        &self,
-        channel: &str,
-        conversation: &str,
-        key: &str,
-    ) -> Result<Option<String>, BoxError> {
-        self.time(
+    fn get<'s, 'c, 'v, 'k, 'at>(
+        &'s self,
+        channel: &'c str,
+        conversation: &'v str,
+        key: &'k str,
+    ) -> Boxed<'at, Result<Option<String>, BoxError>>
+    where
+        's: 'at,
+        'c: 'at,
+        'v: 'at,
+        'k: 'at,
+    {
+        self.count(
             Operation::DataGet,
             self.inner.get(channel, conversation, key),
         )
-        .await
     }
 
-    async fn set(
-        &self,
-        channel: &str,
-        conversation: &str,
-        key: &str,
-        value: &str,
-    ) -> Result<(), BoxError> {
+    fn set<'s, 'c, 'v, 'k, 'x, 'at>(
+        &'s self,
+        channel: &'c str,
+        conversation: &'v str,
+        key: &'k str,
+        value: &'x str,
+    ) -> Boxed<'at, Result<(), BoxError>>
+    where
+        's: 'at,
+        'c: 'at,
+        'v: 'at,
+        'k: 'at,
+        'x: 'at,
+    {
         let call = self.inner.set(channel, conversation, key, value);
-        self.time(Operation::DataSet, call).await
+        self.count(Operation::DataSet, call)
     }
 }
