@@ -9,6 +9,7 @@ use botwire_testkit::conformance;
 async fn memory_backends_conform() {
     conformance::ledger(MemoryLedger::default).await;
     conformance::state_store(MemoryStateStore::default).await;
+    conformance::conversation_data(botwire::core::MemoryData::default).await;
     conformance::queue(|capacity| MemoryQueue::new(capacity, 100)).await;
 }
 
@@ -28,6 +29,7 @@ async fn the_embedded_store_conforms() {
     };
     conformance::ledger(|| fresh(100)).await;
     conformance::state_store(|| fresh(100)).await;
+    conformance::conversation_data(|| fresh(100)).await;
     conformance::queue(fresh).await;
 }
 
@@ -43,7 +45,7 @@ async fn the_redis_store_conforms() {
     // Each case gets keys of its own under a fresh prefix.
     let next = AtomicU32::new(0);
     let mut stores = Vec::new();
-    for _ in 0..16 {
+    for _ in 0..24 {
         let prefix = format!("t{}", next.fetch_add(1, Ordering::Relaxed));
         stores.push(RedisStore::connect(&url, &prefix).await.expect("connects"));
     }
@@ -57,6 +59,7 @@ async fn the_redis_store_conforms() {
     };
     conformance::ledger(fresh).await;
     conformance::state_store(fresh).await;
+    conformance::conversation_data(fresh).await;
 
     // One partition: the capacity is then the queue's, not a share of it.
     let runtime = tokio::runtime::Handle::current();

@@ -46,6 +46,22 @@ impl ConversationData for RedisStore {
             .map_err(unavailable)?;
         Ok(())
     }
+
+    async fn entries(
+        &self,
+        channel: &str,
+        conversation: &str,
+    ) -> Result<Vec<(String, String)>, BoxError> {
+        let mut conn = self.conn.clone();
+        let fields: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.data_key(channel, conversation))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let mut entries: Vec<(String, String)> = fields.into_iter().collect();
+        entries.sort();
+        Ok(entries)
+    }
 }
 
 impl RedisStore {

@@ -4,11 +4,13 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
+//! use botwire_core::MemoryData;
 //! use botwire_store::{MemoryLedger, MemoryQueue, MemoryStateStore};
 //! use botwire_testkit::conformance;
 //!
 //! conformance::ledger(MemoryLedger::default).await;
 //! conformance::state_store(MemoryStateStore::default).await;
+//! conformance::conversation_data(MemoryData::default).await;
 //! conformance::queue(|capacity| MemoryQueue::new(capacity, 100)).await;
 //! # }
 //! ```
@@ -23,6 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use botwire_core::ConversationData;
 use botwire_store::{
     CachedResponse, Claim, ClaimToken, ConversationKey, DeliveryKey, JobId, KEPT_FULL, Kept,
     Ledger, NewJob, Queue, StateStore, StoreError, Versioned, Waited,
@@ -289,6 +292,52 @@ pub async fn state_store<S: StateStore, F: Fn() -> S>(fresh: F) {
         }
     }
     assert_eq!(won, 1, "states: one winner");
+}
+
+/// Conversation data's contract: values scoped by channel and conversation, overwritten by a
+/// later `set`, and listed one conversation at a time in key order.
+pub async fn conversation_data<D: ConversationData, F: Fn() -> D>(fresh: F) {
+    let data = fresh();
+    assert_eq!(data.get("ch", "room", "k").await.expect("data: get"), None);
+    assert!(
+        data.entries("ch", "room")
+            .await
+            .expect("data: entries")
+            .is_empty()
+    );
+    data.set("ch", "room", "k", "v").await.expect("data: set");
+    data.set("ch", "room", "k", "w").await.expect("data: set");
+    data.set("ch", "room", "answer:ping", "pong <b>")
+        .await
+        .expect("data: set");
+    for (channel, conversation) in [("ch", "room2"), ("ch", "roo"), ("other", "room")] {
+        data.set(channel, conversation, "k", "elsewhere")
+            .await
+            .expect("data: set");
+    }
+    assert_eq!(
+        data.get("ch", "room", "k")
+            .await
+            .expect("data: get")
+            .as_deref(),
+        Some("w"),
+        "data: the later set wins"
+    );
+    assert_eq!(
+        data.get("other", "room", "answer:ping")
+            .await
+            .expect("data: get"),
+        None,
+        "data: channels do not share conversations"
+    );
+    assert_eq!(
+        data.entries("ch", "room").await.expect("data: entries"),
+        [
+            ("answer:ping".to_owned(), "pong <b>".to_owned()),
+            ("k".to_owned(), "w".to_owned())
+        ],
+        "data: one conversation's entries, in key order"
+    );
 }
 
 fn job(conversation: &str, n: u32) -> NewJob {

@@ -26,10 +26,11 @@ pub(crate) enum Operation {
     QueueOldest,
     DataGet,
     DataSet,
+    DataEntries,
 }
 
 impl Operation {
-    pub(crate) const ALL: [Self; 22] = [
+    pub(crate) const ALL: [Self; 23] = [
         Self::LedgerClaim,
         Self::LedgerComplete,
         Self::LedgerRelease,
@@ -52,6 +53,7 @@ impl Operation {
         Self::QueueOldest,
         Self::DataGet,
         Self::DataSet,
+        Self::DataEntries,
     ];
 
     /// The `operation` label.
@@ -79,6 +81,7 @@ impl Operation {
             Self::QueueOldest => "queue_oldest",
             Self::DataGet => "data_get",
             Self::DataSet => "data_set",
+            Self::DataEntries => "data_entries",
         }
     }
 

@@ -334,4 +334,18 @@ impl ConversationData for Timed<dyn ConversationData> {
         let call = self.inner.set(channel, conversation, key, value);
         self.count(Operation::DataSet, call)
     }
+
+    fn entries<'s, 'c, 'v, 'at>(
+        &'s self,
+        channel: &'c str,
+        conversation: &'v str,
+    ) -> Boxed<'at, Result<Vec<(String, String)>, BoxError>>
+    where
+        's: 'at,
+        'c: 'at,
+        'v: 'at,
+    {
+        let call = self.inner.entries(channel, conversation);
+        self.count(Operation::DataEntries, call)
+    }
 }

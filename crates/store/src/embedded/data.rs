@@ -80,6 +80,31 @@ impl ConversationData for EmbeddedStore {
         .await?;
         Ok(())
     }
+
+    async fn entries(
+        &self,
+        channel: &str,
+        conversation: &str,
+    ) -> Result<Vec<(String, String)>, BoxError> {
+        let tx = self.read()?;
+        let Some(table) = readable(&tx, DATA)? else {
+            return Ok(Vec::new());
+        };
+        // The conversation's keys sort together: from `channel\nconversation\n` up to the
+        // same prefix ending in the character after the newline.
+        let from = key(channel, conversation, "");
+        let to = format!("{channel}\n{conversation}\u{b}");
+        let mut entries = Vec::new();
+        for entry in table
+            .range(from.as_str()..to.as_str())
+            .map_err(unavailable)?
+        {
+            let (key, value) = entry.map_err(unavailable)?;
+            let name = key.value()[from.len()..].to_owned();
+            entries.push((name, value.value().to_owned()));
+        }
+        Ok(entries)
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +138,37 @@ mod tests {
         assert_eq!(
             store.get("ch", "other", "answer:ping").await.expect("get"),
             None
+        );
+    }
+
+    #[tokio::test]
+    async fn entries_are_one_conversations_in_key_order() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let store = EmbeddedStore::open(dir.path().join("data.redb")).expect("opens");
+        assert!(
+            store
+                .entries("ch", "room")
+                .await
+                .expect("entries")
+                .is_empty()
+        );
+        for (conversation, name, value) in [
+            ("room", "b", "2"),
+            ("room", "a", "1"),
+            // Neighbours in key order that are not this conversation's.
+            ("roo", "x", "no"),
+            ("room2", "x", "no"),
+            ("room\u{b}", "x", "no"),
+        ] {
+            store
+                .set("ch", conversation, name, value)
+                .await
+                .expect("set");
+        }
+        store.set("other", "room", "z", "no").await.expect("set");
+        assert_eq!(
+            store.entries("ch", "room").await.expect("entries"),
+            [("a".into(), "1".into()), ("b".into(), "2".into())]
         );
     }
 }
