@@ -1,5 +1,7 @@
-//! The admin listener's credentials: with a token set, every endpoint but `/healthz` needs it
-//! as `Authorization: Bearer`; without one, it may listen only on loopback.
+//! The admin listener's credentials: with a token set, every endpoint but `/healthz` and the
+//! page's files needs it as `Authorization: Bearer`; without one, it may listen only on
+//! loopback and answers only requests to a loopback host name. No other site's page may use
+//! it through the operator's browser.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -47,6 +49,7 @@ async fn with_a_token_every_endpoint_but_healthz_needs_it() {
         ("GET", "/readyz"),
         ("POST", "/dead-letters/1/replay"),
         ("POST", "/conversations/funtek/room/messages"),
+        ("GET", "/conversations/funtek/room"),
         ("GET", "/no-such-page"),
     ] {
         for presented in [None, Some("wrong"), Some("admin-token-1x")] {
@@ -72,6 +75,25 @@ async fn with_a_token_every_endpoint_but_healthz_needs_it() {
     }
     let open = call(admin, "GET", "/healthz", None).await;
     assert_eq!(open.status, StatusCode::OK, "probes need no token");
+    for (path, content_type) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/assets/page.js", "text/javascript; charset=utf-8"),
+        ("/assets/page.css", "text/css; charset=utf-8"),
+    ] {
+        let page = call(admin, "GET", path, None).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "the page holds no data: {path}"
+        );
+        assert_eq!(page.headers["content-type"], content_type);
+        assert!(page.headers.contains_key("content-security-policy"));
+        assert!(!page.text().contains("admin-token-1"));
+    }
+    assert_eq!(
+        call(admin, "POST", "/", None).await.status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
     let allowed = call(admin, "GET", "/deliveries", Some("admin-token-1")).await;
     assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.text());
     assert!(allowed.json()["deliveries"].is_array());
@@ -164,6 +186,117 @@ async fn an_embedded_admin_service_checks_the_token_too() {
     let allowed = built
         .admin
         .handle(request(Some("embedded-admin-token")))
+        .await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+    built.engine.shutdown().await;
+}
+
+/// The in-process admin service of a server with these admin tokens.
+async fn built(tokens: &[&str]) -> botwire::Built {
+    let mut server = Server::new()
+        .channel(Channel::new(
+            "funtek",
+            funtek_adapter(Duration::from_secs(5)),
+        ))
+        .bot(echo_bot::bot().expect("bot"));
+    for token in tokens {
+        server = server.admin_token(*token);
+    }
+    server.build().await.expect("builds")
+}
+
+fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> http::Request<Full<Bytes>> {
+    let mut request = http::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(Full::new(Bytes::new())).expect("request")
+}
+
+#[tokio::test]
+async fn another_sites_page_cannot_use_the_operators_browser() {
+    for tokens in [&[][..], &["admin-token-1"][..]] {
+        let built = built(tokens).await;
+        for (method, path) in [("POST", "/dead-letters/1/replay"), ("GET", "/deliveries")] {
+            let refused = built
+                .admin
+                .handle(request(
+                    method,
+                    path,
+                    &[
+                        ("host", "127.0.0.1:9090"),
+                        ("origin", "http://evil.example"),
+                        ("authorization", "Bearer admin-token-1"),
+                    ],
+                ))
+                .await;
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        }
+        let own_page = built
+            .admin
+            .handle(request(
+                "GET",
+                "/deliveries",
+                &[
+                    ("host", "127.0.0.1:9090"),
+                    ("origin", "http://127.0.0.1:9090"),
+                    ("authorization", "Bearer admin-token-1"),
+                ],
+            ))
+            .await;
+        assert_eq!(own_page.status(), StatusCode::OK, "its own page may");
+        built.engine.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn an_open_listener_answers_only_a_loopback_host_name() {
+    let built = built(&[]).await;
+    // A DNS name rebound to 127.0.0.1 arrives with its own name as the host.
+    let rebound = built
+        .admin
+        .handle(request(
+            "GET",
+            "/deliveries",
+            &[("host", "rebound.example:9090")],
+        ))
+        .await;
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    let body = http_body_util::BodyExt::collect(rebound.into_body())
+        .await
+        .expect("a body")
+        .to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    assert!(
+        text.contains("not_loopback") && text.contains("BOTWIRE_ADMIN_TOKEN"),
+        "{text}"
+    );
+    for host in ["127.0.0.1:9090", "localhost:9090", "[::1]:9090"] {
+        let allowed = built
+            .admin
+            .handle(request("GET", "/deliveries", &[("host", host)]))
+            .await;
+        assert_eq!(allowed.status(), StatusCode::OK, "{host}");
+    }
+    let probe = built
+        .admin
+        .handle(request("GET", "/healthz", &[("host", "10.0.0.7:9090")]))
+        .await;
+    assert_eq!(probe.status(), StatusCode::OK, "probes come by address");
+    built.engine.shutdown().await;
+
+    // With a token, the host name does not matter: the token does.
+    let built = self::built(&["admin-token-1"]).await;
+    let allowed = built
+        .admin
+        .handle(request(
+            "GET",
+            "/deliveries",
+            &[
+                ("host", "admin.example"),
+                ("authorization", "Bearer admin-token-1"),
+            ],
+        ))
         .await;
     assert_eq!(allowed.status(), StatusCode::OK);
     built.engine.shutdown().await;

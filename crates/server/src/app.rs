@@ -241,6 +241,11 @@ impl App {
         self.inner.messenger.clone()
     }
 
+    /// Every mounted channel, in no particular order.
+    pub(crate) fn channel_routes(&self) -> impl Iterator<Item = &Arc<Route>> {
+        self.inner.by_channel.values()
+    }
+
     pub(crate) fn route_by_channel(&self, channel: &str) -> Option<Arc<Route>> {
         self.inner.by_channel.get(channel).cloned()
     }

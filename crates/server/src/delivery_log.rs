@@ -68,6 +68,51 @@ impl Outcome {
             Self::DeadLetter => "dead_letter",
         }
     }
+
+    /// The outcome named `name` ([`as_str`](Self::as_str)'s names).
+    pub fn from_name(name: &str) -> Option<Self> {
+        OUTCOMES.into_iter().find(|o| o.as_str() == name)
+    }
+}
+
+/// Which records [`DeliveryLog::matching`] returns: all of them by default, narrowed by
+/// channel, outcome and conversation (each compared whole).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    channel: Option<&'a str>,
+    outcome: Option<Outcome>,
+    conversation: Option<&'a str>,
+}
+
+impl<'a> Filter<'a> {
+    /// Only records of `channel`.
+    #[must_use]
+    pub fn channel(mut self, channel: &'a str) -> Self {
+        self.channel = Some(channel);
+        self
+    }
+
+    /// Only records with `outcome`.
+    #[must_use]
+    pub fn outcome(mut self, outcome: Outcome) -> Self {
+        self.outcome = Some(outcome);
+        self
+    }
+
+    /// Only records of `conversation`.
+    #[must_use]
+    pub fn conversation(mut self, conversation: &'a str) -> Self {
+        self.conversation = Some(conversation);
+        self
+    }
+
+    fn admits(&self, record: &Record) -> bool {
+        self.channel.is_none_or(|c| record.channel == c)
+            && self.outcome.is_none_or(|o| record.outcome == o)
+            && self
+                .conversation
+                .is_none_or(|c| record.conversation.as_deref() == Some(c))
+    }
 }
 
 /// One line of the log.
@@ -235,11 +280,17 @@ impl DeliveryLog {
 
     /// The most recent records, newest first, at most `limit`, optionally of one channel.
     pub fn recent(&self, limit: usize, channel: Option<&str>) -> Vec<Record> {
+        let filter = Filter::default();
+        self.matching(limit, &channel.map_or(filter, |c| filter.channel(c)))
+    }
+
+    /// The most recent records that `filter` admits, newest first, at most `limit`.
+    pub fn matching(&self, limit: usize, filter: &Filter<'_>) -> Vec<Record> {
         let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         records
             .iter()
             .rev()
-            .filter(|r| channel.is_none_or(|c| r.channel == c))
+            .filter(|r| filter.admits(r))
             .take(limit)
             .cloned()
             .collect()
@@ -310,6 +361,48 @@ mod tests {
         assert_eq!(json["attempt"], 3);
         assert_eq!(json["latency_ms"], 3);
         assert!(json["at"].as_str().expect("a time").ends_with('Z'));
+    }
+
+    #[test]
+    fn a_filter_narrows_by_channel_outcome_and_conversation() {
+        let log = DeliveryLog::new(10);
+        log.record(record("a", Outcome::Replied).delivery("message", "room-1", "d1"));
+        log.record(record("a", Outcome::Failed).delivery("message", "room-2", "d2"));
+        log.record(record("b", Outcome::Replied).delivery("message", "room-1", "d3"));
+        log.record(record("a", Outcome::Rejected));
+        let ids = |filter: Filter<'_>| -> Vec<Option<String>> {
+            log.matching(10, &filter)
+                .into_iter()
+                .map(|r| r.delivery_id)
+                .collect()
+        };
+        assert_eq!(ids(Filter::default()).len(), 4);
+        assert_eq!(
+            ids(Filter::default().outcome(Outcome::Replied)),
+            [Some("d3".into()), Some("d1".into())]
+        );
+        assert_eq!(
+            ids(Filter::default().channel("a").conversation("room-1")),
+            [Some("d1".into())]
+        );
+        assert_eq!(
+            ids(Filter::default().conversation("room")),
+            Vec::<Option<String>>::new(),
+            "compared whole, not as a prefix"
+        );
+        assert_eq!(
+            ids(Filter::default().channel("a").outcome(Outcome::Rejected)),
+            [None]
+        );
+    }
+
+    #[test]
+    fn outcomes_are_found_by_name() {
+        for outcome in OUTCOMES {
+            assert_eq!(Outcome::from_name(outcome.as_str()), Some(outcome));
+        }
+        assert_eq!(Outcome::from_name("Replied"), None);
+        assert_eq!(Outcome::from_name(""), None);
     }
 
     #[test]

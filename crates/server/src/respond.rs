@@ -29,6 +29,18 @@ pub(crate) fn json(status: StatusCode, body: Bytes) -> Response<Body> {
     response
 }
 
+/// A 200 with `value` as JSON.
+pub(crate) fn serialized(value: &impl serde::Serialize) -> Response<Body> {
+    match serde_json::to_vec(value) {
+        Ok(body) => json(StatusCode::OK, Bytes::from(body)),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "could not serialize the answer",
+        ),
+    }
+}
+
 /// A 200 of `content_type` (the admin listener's metrics and page).
 pub(crate) fn ok(content_type: &'static str, body: Bytes) -> Response<Body> {
     let mut response = Response::new(Full::new(body));

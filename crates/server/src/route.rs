@@ -28,6 +28,16 @@ pub(crate) struct Route {
 }
 
 impl Route {
+    /// Who keeps this channel's conversation states: `platform` (sent with each delivery) or
+    /// `botwire` (its state store).
+    pub(crate) fn state_kept_by(&self) -> &'static str {
+        if self.adapter.carries_state() {
+            "platform"
+        } else {
+            "botwire"
+        }
+    }
+
     /// A delivery-log record of `outcome` for `inbound` on this channel.
     pub(crate) fn record(&self, inbound: &Inbound, outcome: Outcome, latency: Duration) -> Record {
         Record::new(&self.name, self.adapter.platform(), outcome, latency).delivery(

@@ -66,7 +66,7 @@ impl Server {
             tracing::info!(%channel, url = %format_args!("{scheme}://{local_addr}{path}"), "mounted");
         }
         if let Some(admin_addr) = admin_addr {
-            tracing::info!(url = %format_args!("http://{admin_addr}/deliveries"), "admin listener");
+            tracing::info!(url = %format_args!("http://{admin_addr}/"), "admin listener (the delivery-log page)");
         }
 
         let stop = CancellationToken::new();

@@ -66,7 +66,7 @@ impl BotProcess {
     }
 }
 
-/// The address in an "admin listener url=http://…/deliveries" log line.
+/// The address in an "admin listener … url=http://…/" log line.
 fn admin_on(line: &str) -> Option<SocketAddr> {
     if !line.contains("admin listener") {
         return None;
@@ -117,7 +117,7 @@ mod tests {
             listening_on(&strip_ansi(listening)),
             Some("127.0.0.1:4567".parse().expect("addr"))
         );
-        let admin = "INFO admin listener url=http://127.0.0.1:9090/deliveries";
+        let admin = "INFO admin listener (the delivery-log page) url=http://127.0.0.1:9090/";
         assert_eq!(
             admin_on(admin),
             Some("127.0.0.1:9090".parse().expect("addr"))

@@ -1,12 +1,16 @@
 //! Who may use the admin endpoints: whoever presents one of the admin tokens as
 //! `Authorization: Bearer <token>`, compared in constant time (several tokens, for rotation).
-//! With no token set, everyone: `bind` allows that only on a loopback address. `/healthz`
-//! stays open for probes, and `/metrics` for scrapers when the settings say so
+//! With no token set, everyone on the machine: `bind` allows that only on a loopback address,
+//! and requests must name a loopback host, so that a web page the operator visits cannot
+//! reach the listener through a DNS name rebound to 127.0.0.1. Either way a browser request
+//! from another origin is refused, so no other site can make the operator's browser replay
+//! or send. `/healthz` stays open for probes, the page's own files (they hold no data) for
+//! the browser, and `/metrics` for scrapers when the settings say so
 //! (`BOTWIRE_METRICS_OPEN=true`).
 
 use botwire_platforms::auth::{Secret, TokenSet};
 use http::HeaderMap;
-use http::header::AUTHORIZATION;
+use http::header::{AUTHORIZATION, HOST, ORIGIN};
 
 /// The admin listener's credentials. Prints no token.
 #[derive(Clone, Default)]
@@ -34,7 +38,7 @@ impl Access {
 
     /// Whether `path` is served without credentials.
     pub(crate) fn is_open(&self, path: &str) -> bool {
-        path == "/healthz" || (self.metrics_open && path == "/metrics")
+        path == "/healthz" || super::page::serves(path) || (self.metrics_open && path == "/metrics")
     }
 
     /// Whether a token is required.
@@ -58,6 +62,39 @@ impl Access {
         let (scheme, token) = value.split_at(space);
         scheme.eq_ignore_ascii_case(b"bearer") && tokens.matches(token.trim_ascii())
     }
+}
+
+/// Whether a request is one a browser made from a page of another origin: its `Origin` is not
+/// the host it was sent to. Requests without `Origin` (curl, scrapers, same-origin `GET`s) are
+/// not.
+pub(crate) fn is_cross_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(ORIGIN) else {
+        return false;
+    };
+    let Some(host) = headers.get(HOST) else {
+        return true;
+    };
+    let origin = origin.as_bytes();
+    let authority = origin
+        .strip_prefix(b"http://")
+        .or_else(|| origin.strip_prefix(b"https://"));
+    authority.is_none_or(|authority| !authority.eq_ignore_ascii_case(host.as_bytes()))
+}
+
+/// Whether the request names a loopback host (`localhost`, `127.0.0.1`, `[::1]`, with or
+/// without a port), or none: what an open listener answers.
+pub(crate) fn names_loopback(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(HOST).and_then(|h| h.to_str().ok()) else {
+        return !headers.contains_key(HOST);
+    };
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl std::fmt::Debug for Access {
@@ -104,6 +141,70 @@ mod tests {
             Some("Bearer new-token-and-more"),
         ] {
             assert!(!access.allows(&headers(refused)), "{refused:?}");
+        }
+    }
+
+    fn with(pairs: &[(http::header::HeaderName, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(name, value.parse().expect("a header value"));
+        }
+        headers
+    }
+
+    #[test]
+    fn a_request_from_another_origin_is_told_apart() {
+        assert!(
+            !is_cross_origin(&with(&[(HOST, "127.0.0.1:9090")])),
+            "no Origin"
+        );
+        assert!(!is_cross_origin(&with(&[
+            (HOST, "127.0.0.1:9090"),
+            (ORIGIN, "http://127.0.0.1:9090")
+        ])));
+        assert!(!is_cross_origin(&with(&[
+            (HOST, "Admin.Example:443"),
+            (ORIGIN, "https://admin.example:443")
+        ])));
+        for (host, origin) in [
+            ("127.0.0.1:9090", "http://evil.example"),
+            ("127.0.0.1:9090", "http://127.0.0.1:9091"),
+            ("127.0.0.1:9090", "null"),
+            ("127.0.0.1:9090", "file://"),
+        ] {
+            assert!(
+                is_cross_origin(&with(&[(HOST, host), (ORIGIN, origin)])),
+                "{origin} to {host}"
+            );
+        }
+        assert!(
+            is_cross_origin(&with(&[(ORIGIN, "http://127.0.0.1")])),
+            "no Host"
+        );
+    }
+
+    #[test]
+    fn only_loopback_host_names_pass_as_loopback() {
+        for host in [
+            "127.0.0.1:9090",
+            "127.0.0.1",
+            "127.1.2.3:80",
+            "localhost:9090",
+            "LOCALHOST",
+            "[::1]:9090",
+            "[::1]",
+        ] {
+            assert!(names_loopback(&with(&[(HOST, host)])), "{host}");
+        }
+        assert!(names_loopback(&HeaderMap::new()), "no Host: not a browser");
+        for host in [
+            "rebound.example:9090",
+            "10.0.0.5:9090",
+            "[::2]:9090",
+            "localhost.evil.example",
+            "",
+        ] {
+            assert!(!names_loopback(&with(&[(HOST, host)])), "{host}");
         }
     }
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Limited};
-use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 
 use crate::respond::{self, Body};
@@ -22,25 +21,6 @@ struct NewMessage {
     text: String,
     #[serde(default)]
     message_type: Option<String>,
-}
-
-/// The channel and conversation of `/conversations/{channel}/{conversation}/messages`,
-/// percent-decoded; `None` for any other path.
-pub(super) fn target(path: &str) -> Option<(String, String)> {
-    let rest = path
-        .strip_prefix("/conversations/")?
-        .strip_suffix("/messages")?;
-    let (channel, conversation) = rest.split_once('/')?;
-    if channel.is_empty() || conversation.is_empty() || conversation.contains('/') {
-        return None;
-    }
-    let decode = |segment: &str| {
-        percent_decode_str(segment)
-            .decode_utf8()
-            .ok()
-            .map(|s| s.into_owned())
-    };
-    Some((decode(channel)?, decode(conversation)?))
 }
 
 /// Reads the body (within the size and time limits) and queues the message.
@@ -128,30 +108,4 @@ fn refused(error: &SendError) -> Response<Body> {
         }
     };
     respond::error(status, code, message)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_path_names_a_channel_and_a_conversation() {
-        assert_eq!(
-            target("/conversations/wechatpadpro/4242@chatroom/messages"),
-            Some(("wechatpadpro".into(), "4242@chatroom".into()))
-        );
-        assert_eq!(
-            target("/conversations/kamigo/a%2Fb%20c/messages"),
-            Some(("kamigo".into(), "a/b c".into()))
-        );
-        for path in [
-            "/conversations/kamigo/messages",
-            "/conversations//r/messages",
-            "/conversations/k/a/b/messages",
-            "/conversations/k/r",
-            "/conversations/k/%FF/messages",
-        ] {
-            assert_eq!(target(path), None, "{path}");
-        }
-    }
 }

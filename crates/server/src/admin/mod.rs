@@ -1,18 +1,24 @@
 //! The admin listener: what an operator reads and does, on an address of its own (by default
 //! loopback only), never on the webhook port.
 //!
-//! - `GET /deliveries?limit=N&channel=C`: recent deliveries, newest first, and totals.
+//! - `GET /`: the delivery-log page (HTML, CSS and a little JavaScript, from the binary).
+//! - `GET /deliveries?limit=N&channel=C&outcome=O&conversation=V`: recent deliveries, newest
+//!   first, the totals and the mounted channels.
 //! - `GET /dead-letters`: deliveries given up on.
 //! - `POST /dead-letters/{id}/replay`: queue one again.
+//! - `GET /conversations/{channel}/{conversation}`: its state and remembered data.
 //! - `POST /conversations/{channel}/{conversation}/messages`: send a message by itself.
 //! - `GET /metrics`: Prometheus metrics (the OpenMetrics text format).
 //! - `GET /healthz`, `GET /readyz`.
 //!
-//! With an admin token set, every endpoint but `/healthz` needs it (see [`access`]); so does
-//! `/metrics` unless it is opened for scrapers.
+//! With an admin token set, every endpoint but `/healthz` and the page's files needs it (see
+//! [`access`]); so does `/metrics` unless it is opened for scrapers.
 
 mod access;
-mod conversations;
+mod conversation_path;
+mod lookup;
+mod messages;
+mod page;
 
 pub(crate) use access::Access;
 
@@ -23,7 +29,9 @@ use serde::Serialize;
 use botwire_core::BoxError;
 
 use crate::App;
+use crate::delivery_log::{Filter, Outcome};
 use crate::respond::{self, Body};
+use conversation_path::ConversationPath;
 
 /// How long `/metrics` waits for the queue's figures.
 const QUEUE_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -56,9 +64,27 @@ impl Admin {
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<BoxError>,
     {
-        // Probes reach `/healthz` without credentials (and scrapers `/metrics`, if opened).
-        if !self.access.is_open(request.uri().path()) && !self.access.allows(request.headers()) {
-            return unauthorized();
+        let headers = request.headers();
+        if access::is_cross_origin(headers) {
+            return respond::error(
+                StatusCode::FORBIDDEN,
+                "cross_origin",
+                "the admin endpoints answer only their own page, not other sites",
+            );
+        }
+        // Probes reach `/healthz` without credentials, browsers the page's files (and
+        // scrapers `/metrics`, if opened).
+        if !self.access.is_open(request.uri().path()) {
+            if !self.access.requires_token() && !access::names_loopback(headers) {
+                return respond::error(
+                    StatusCode::FORBIDDEN,
+                    "not_loopback",
+                    "without BOTWIRE_ADMIN_TOKEN the admin endpoints answer only requests to a loopback host name",
+                );
+            }
+            if !self.access.allows(headers) {
+                return unauthorized();
+            }
         }
         handle(&self.app, request).await
     }
@@ -86,13 +112,31 @@ where
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
-    if let Some((channel, conversation)) = conversations::target(&path) {
-        if method != Method::POST {
-            return respond::method_not_allowed("POST");
+    match ConversationPath::parse(&path) {
+        Some(ConversationPath::Messages {
+            channel,
+            conversation,
+        }) => {
+            if method != Method::POST {
+                return respond::method_not_allowed("POST");
+            }
+            let read_for = app.limits().body_timeout;
+            let body = request.into_body();
+            return messages::post(app, &channel, &conversation, body, read_for).await;
         }
-        let read_for = app.limits().body_timeout;
-        let body = request.into_body();
-        return conversations::post(app, &channel, &conversation, body, read_for).await;
+        Some(ConversationPath::Conversation {
+            channel,
+            conversation,
+        }) => {
+            return match only_get(&method) {
+                Some(refused) => refused,
+                None => lookup::get(app, &channel, &conversation).await,
+            };
+        }
+        None => {}
+    }
+    if let Some(asset) = page::asset(&path) {
+        return only_get(&method).unwrap_or_else(|| page::serve(asset));
     }
     match path.as_str() {
         "/healthz" => app.health(&method),
@@ -124,6 +168,8 @@ fn only_get(method: &Method) -> Option<Response<Body>> {
 fn deliveries(app: &App, query: &str) -> Response<Body> {
     let mut limit = 100;
     let mut channel = None;
+    let mut outcome = None;
+    let mut conversation = None;
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         match &*key {
             "limit" => match value.parse::<usize>() {
@@ -137,8 +183,29 @@ fn deliveries(app: &App, query: &str) -> Response<Body> {
                 }
             },
             "channel" => channel = Some(value.into_owned()),
+            "outcome" => match Outcome::from_name(&value) {
+                Some(named) => outcome = Some(named),
+                None => {
+                    return respond::error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_outcome",
+                        "outcome must be one of the delivery log's outcome names",
+                    );
+                }
+            },
+            "conversation" => conversation = Some(value.into_owned()),
             _ => {}
         }
+    }
+    let mut filter = Filter::default();
+    if let Some(channel) = &channel {
+        filter = filter.channel(channel);
+    }
+    if let Some(outcome) = outcome {
+        filter = filter.outcome(outcome);
+    }
+    if let Some(conversation) = &conversation {
+        filter = filter.conversation(conversation);
     }
     let log = app.delivery_log();
     let totals: serde_json::Map<String, serde_json::Value> = log
@@ -152,11 +219,29 @@ fn deliveries(app: &App, query: &str) -> Response<Body> {
             (name, n.into())
         })
         .collect();
+    let mut channels: Vec<ChannelView<'_>> = app
+        .channel_routes()
+        .map(|route| ChannelView {
+            name: &route.name,
+            platform: route.adapter.platform(),
+            state_kept_by: route.state_kept_by(),
+        })
+        .collect();
+    channels.sort_unstable_by_key(|c| c.name);
     let body = serde_json::json!({
         "totals": totals,
-        "deliveries": log.recent(limit, channel.as_deref()),
+        "channels": channels,
+        "deliveries": log.matching(limit, &filter),
     });
-    json(&body)
+    respond::serialized(&body)
+}
+
+/// A mounted channel, as the page lists it.
+#[derive(Serialize)]
+struct ChannelView<'a> {
+    name: &'a str,
+    platform: &'static str,
+    state_kept_by: &'static str,
 }
 
 /// The metrics, with the queue's gauges read now. A queue that does not answer leaves them
@@ -219,7 +304,7 @@ async fn dead_letters(app: &App) -> Response<Body> {
             died_at: humantime::format_rfc3339_millis(d.died_at).to_string(),
         })
         .collect();
-    json(&serde_json::json!({
+    respond::serialized(&serde_json::json!({
         "queued": stats.queued,
         "in_progress": stats.in_progress,
         "capacity": stats.capacity,
@@ -234,7 +319,7 @@ async fn replay(app: &App, id: &str) -> Response<Body> {
     match app.queue().replay(botwire_store::JobId(id)).await {
         Ok(true) => {
             tracing::info!(job = id, "dead letter replayed");
-            json(&serde_json::json!({ "replayed": id }))
+            respond::serialized(&serde_json::json!({ "replayed": id }))
         }
         Ok(false) => respond::error(StatusCode::NOT_FOUND, "not_found", "no such dead letter"),
         Err(botwire_store::StoreError::QueueFull { .. }) => respond::error(
@@ -250,16 +335,5 @@ async fn replay(app: &App, id: &str) -> Response<Body> {
                 "the queue is unavailable",
             )
         }
-    }
-}
-
-fn json(value: &impl Serialize) -> Response<Body> {
-    match serde_json::to_vec(value) {
-        Ok(body) => respond::json(StatusCode::OK, Bytes::from(body)),
-        Err(_) => respond::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "could not serialize the answer",
-        ),
     }
 }
