@@ -82,9 +82,9 @@ pub use botwire_server as server;
 pub use botwire_store as store;
 
 pub use botwire_core::{
-    Bot, BotBuilder, BoxError, BuildError, Context, ContextParts, ConversationData, Event,
-    EventKind, Handler, Member, MemoryData, Message, MessageType, Messenger, OutMessage, Reply,
-    Transition, async_trait, handler_fn,
+    Bot, BotBuilder, BotState, BoxError, BuildError, Context, ContextParts, ConversationData, Edge,
+    Event, EventKind, Graph, Handler, IntoStateName, Member, MemoryData, Message, MessageType,
+    Messenger, OutMessage, Reply, Transition, async_trait, handler_fn,
 };
 #[cfg(feature = "send-api")]
 pub use botwire_platforms::HttpOutbox;
@@ -99,6 +99,9 @@ pub mod logs;
 
 /// The guides of `docs/`, whose examples compile as this crate's doc tests.
 pub mod guide {
+    #[doc = include_str!("../../../docs/bots.md")]
+    pub mod bots {}
+
     #[doc = include_str!("../../../docs/custom-platform.md")]
     pub mod custom_platform {}
 
@@ -109,7 +112,7 @@ pub mod guide {
 /// The names most bots need: `use botwire::prelude::*;`.
 pub mod prelude {
     pub use botwire_core::{
-        Bot, BoxError, Context, Event, EventKind, Handler, Reply, async_trait, handler_fn,
+        Bot, BotState, BoxError, Context, Event, EventKind, Handler, Reply, async_trait, handler_fn,
     };
     pub use botwire_server::{Channel, Server};
 }

@@ -1,50 +1,33 @@
 //! `Bot`: the finite state machine that routes each event to its state's handler.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::graph::{Edge, Graph};
 use crate::{BoxError, Context, Event, Handler, Reply, Transition};
 
 /// A bot: named states, each with its handler, an initial state, and an optional fallback.
 ///
-/// Built with [`Bot::builder`], which refuses a bot without an initial state or with a state
-/// named twice. An event in a state the bot does not have goes to the fallback handler, or to the
+/// Built with [`Bot::builder`] (or [`Bot::builder_for`] a [`BotState`](crate::BotState) type), which refuses a bot without an initial state, with a state
+/// named twice, or whose declared transitions name a state it lacks or leave a state out of
+/// reach. An event in a state the bot does not have goes to the fallback handler, or to the
 /// initial state's handler when there is no fallback.
 pub struct Bot {
     initial: Arc<str>,
-    states: HashMap<Arc<str>, Arc<dyn Handler>>,
+    states: HashMap<Arc<str>, State>,
     fallback: Option<Arc<dyn Handler>>,
+    /// Whether the builder declared transitions: then a handler may move only along them.
+    declared: bool,
     unknown_targets: AtomicU64,
 }
 
-/// Builds a [`Bot`]; see [`Bot::builder`].
-#[must_use]
-#[derive(Default)]
-pub struct BotBuilder {
-    initial: Option<String>,
-    states: Vec<(String, Arc<dyn Handler>)>,
-    fallback: Option<Arc<dyn Handler>>,
-}
-
-/// Why a [`Bot`] could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// `initial(..)` was never called.
-    #[error("the bot has no initial state: call .initial(name)")]
-    MissingInitial,
-    /// The initial state names a state that was not added.
-    #[error("the initial state {0:?} has no handler: add it with .state({0:?}, handler)")]
-    UnknownInitial(String),
-    /// Two states share a name.
-    #[error("the state {0:?} is defined twice")]
-    DuplicateState(String),
-    /// A state name is empty (platforms use the empty state to mean "none yet").
-    #[error("a state name is empty; the empty state means the initial state")]
-    EmptyStateName,
+/// One state of a [`Bot`]: its handler and, when the bot declared its transitions, where it
+/// may go.
+pub(crate) struct State {
+    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) targets: Box<[Arc<str>]>,
 }
 
 /// Why dispatching an event failed.
@@ -57,6 +40,17 @@ pub enum DispatchError {
     /// The handler asked to go to a state the bot does not have. Nothing is sent.
     #[error("the handler of state {from:?} moved to {to:?}, which the bot does not have")]
     UnknownTarget {
+        /// The state the event was handled in.
+        from: String,
+        /// The state the handler asked for.
+        to: String,
+    },
+    /// The handler asked to go to a state its own state did not declare as a target
+    /// ([`transitions`](crate::BotBuilder::transitions)). Nothing is sent.
+    #[error(
+        "the handler of state {from:?} moved to {to:?}, which {from:?} does not declare: add it with .transitions({from:?}, [..])"
+    )]
+    UndeclaredTarget {
         /// The state the event was handled in.
         from: String,
         /// The state the handler asked for.
@@ -77,9 +71,19 @@ pub struct Dispatched {
 }
 
 impl Bot {
-    /// Starts building a bot.
-    pub fn builder() -> BotBuilder {
-        BotBuilder::default()
+    pub(crate) fn from_parts(
+        initial: Arc<str>,
+        states: HashMap<Arc<str>, State>,
+        fallback: Option<Arc<dyn Handler>>,
+        declared: bool,
+    ) -> Self {
+        Self {
+            initial,
+            states,
+            fallback,
+            declared,
+            unknown_targets: AtomicU64::new(0),
+        }
     }
 
     /// The initial state's name.
@@ -97,6 +101,35 @@ impl Bot {
         self.states.keys().map(|name| &**name)
     }
 
+    /// The states `state` may move to, when the bot declared its transitions; `None` when it
+    /// did not (any state is allowed) or has no such state.
+    pub fn transitions_of(&self, state: &str) -> Option<impl Iterator<Item = &str>> {
+        let found = self.states.get(state).filter(|_| self.declared)?;
+        Some(found.targets.iter().map(|target| &**target))
+    }
+
+    /// The bot's states and declared transitions, to draw ([`Graph::mermaid`],
+    /// [`Graph::dot`]).
+    pub fn graph(&self) -> Graph {
+        let mut names: Vec<String> = self
+            .states
+            .keys()
+            .filter(|name| **name != self.initial)
+            .map(|name| name.to_string())
+            .collect();
+        names.sort_unstable();
+        names.insert(0, self.initial.to_string());
+        let edges = if self.declared {
+            self.states
+                .iter()
+                .flat_map(|(from, state)| state.targets.iter().map(|to| Edge::new(from, to, None)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Graph::new(names, edges, self.declared)
+    }
+
     /// The conversation's current state as botwire names it: absent or empty means the initial
     /// state; any other name is kept, known to the bot or not.
     pub fn current_state(&self, incoming: Option<&str>) -> Arc<str> {
@@ -109,7 +142,8 @@ impl Bot {
         }
     }
 
-    /// How many times a handler asked for a state the bot does not have.
+    /// How many times a handler asked for a state the bot does not have, or one its state did
+    /// not declare.
     pub fn unknown_transitions(&self) -> u64 {
         self.unknown_targets.load(Ordering::Relaxed)
     }
@@ -119,26 +153,39 @@ impl Bot {
     ///
     /// # Errors
     /// [`DispatchError::Handler`] when the handler fails; [`DispatchError::UnknownTarget`] when it
-    /// moves to a state the bot does not have (also counted in
+    /// moves to a state the bot does not have, and [`DispatchError::UndeclaredTarget`] to one
+    /// its state did not declare (both counted in
     /// [`unknown_transitions`](Self::unknown_transitions)).
     pub async fn dispatch(&self, cx: &Context, event: &Event) -> Result<Dispatched, DispatchError> {
-        let handler = self.handler_for(cx.state());
+        let from = self.states.get(cx.state());
+        let handler = from
+            .map(|state| &state.handler)
+            .or(self.fallback.as_ref())
+            .unwrap_or_else(|| &self.states[&*self.initial].handler);
         let reply = handler
             .handle(cx, event)
             .await
             .map_err(DispatchError::Handler)?;
         let (next_state, changed) = match reply.transition() {
             Transition::Stay => (self.current_state(Some(cx.state())), false),
-            Transition::Goto(target) => match self.states.get_key_value(target.as_str()) {
-                Some((known, _)) => (known.clone(), **known != *cx.state()),
-                None => {
-                    self.unknown_targets.fetch_add(1, Ordering::Relaxed);
-                    return Err(DispatchError::UnknownTarget {
+            Transition::Goto(target) => {
+                let Some((known, _)) = self.states.get_key_value(target.as_str()) else {
+                    return Err(self.refused(DispatchError::UnknownTarget {
                         from: cx.state().to_owned(),
                         to: target.clone(),
-                    });
+                    }));
+                };
+                let changed = **known != *cx.state();
+                // The fallback handles states the bot lacks, which declare nothing.
+                let declared = |state: &State| state.targets.iter().any(|t| t == known);
+                if changed && self.declared && from.is_some_and(|state| !declared(state)) {
+                    return Err(self.refused(DispatchError::UndeclaredTarget {
+                        from: cx.state().to_owned(),
+                        to: target.clone(),
+                    }));
                 }
-            },
+                (known.clone(), changed)
+            }
         };
         Ok(Dispatched {
             reply,
@@ -147,11 +194,9 @@ impl Bot {
         })
     }
 
-    fn handler_for(&self, state: &str) -> &Arc<dyn Handler> {
-        self.states
-            .get(state)
-            .or(self.fallback.as_ref())
-            .unwrap_or_else(|| &self.states[&*self.initial])
+    fn refused(&self, error: DispatchError) -> DispatchError {
+        self.unknown_targets.fetch_add(1, Ordering::Relaxed);
+        error
     }
 }
 
@@ -160,60 +205,9 @@ impl fmt::Debug for Bot {
         f.debug_struct("Bot")
             .field("initial", &self.initial)
             .field("states", &self.states.keys().collect::<Vec<_>>())
+            .field("declared", &self.declared)
             .field("fallback", &self.fallback.is_some())
             .finish()
-    }
-}
-
-impl BotBuilder {
-    /// Names the initial state: where a conversation starts, and where an event with no state goes.
-    pub fn initial(mut self, name: impl Into<String>) -> Self {
-        self.initial = Some(name.into());
-        self
-    }
-
-    /// Adds a state and its handler.
-    pub fn state(mut self, name: impl Into<String>, handler: impl Handler) -> Self {
-        self.states.push((name.into(), Arc::new(handler)));
-        self
-    }
-
-    /// Sets the handler for events in states the bot does not have.
-    pub fn fallback(mut self, handler: impl Handler) -> Self {
-        self.fallback = Some(Arc::new(handler));
-        self
-    }
-
-    /// Builds the bot.
-    ///
-    /// # Errors
-    /// When there is no initial state, the initial state was not added, a state is named twice,
-    /// or a state name is empty.
-    pub fn build(self) -> Result<Bot, BuildError> {
-        let initial = self.initial.ok_or(BuildError::MissingInitial)?;
-        let mut states = HashMap::with_capacity(self.states.len());
-        for (name, handler) in self.states {
-            if name.is_empty() {
-                return Err(BuildError::EmptyStateName);
-            }
-            match states.entry(Arc::<str>::from(name)) {
-                Entry::Occupied(taken) => {
-                    return Err(BuildError::DuplicateState(taken.key().to_string()));
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert(handler);
-                }
-            }
-        }
-        let Some((initial, _)) = states.get_key_value(initial.as_str()) else {
-            return Err(BuildError::UnknownInitial(initial));
-        };
-        Ok(Bot {
-            initial: initial.clone(),
-            states,
-            fallback: self.fallback,
-            unknown_targets: AtomicU64::new(0),
-        })
     }
 }
 
@@ -256,40 +250,6 @@ mod tests {
             .out_message()
             .map(|m| m.body().to_owned())
             .unwrap_or_default()
-    }
-
-    #[test]
-    fn build_refuses_missing_initial() {
-        let err = Bot::builder().state("a", says("a")).build().unwrap_err();
-        assert_eq!(err, BuildError::MissingInitial);
-    }
-
-    #[test]
-    fn build_refuses_initial_without_handler() {
-        let err = Bot::builder()
-            .initial("b")
-            .state("a", says("a"))
-            .build()
-            .unwrap_err();
-        assert_eq!(err, BuildError::UnknownInitial("b".into()));
-    }
-
-    #[test]
-    fn build_refuses_duplicate_and_empty_states() {
-        let dup = Bot::builder()
-            .initial("a")
-            .state("a", says("1"))
-            .state("a", says("2"))
-            .build()
-            .unwrap_err();
-        assert_eq!(dup, BuildError::DuplicateState("a".into()));
-        let empty = Bot::builder()
-            .initial("a")
-            .state("a", says("1"))
-            .state("", says("2"))
-            .build()
-            .unwrap_err();
-        assert_eq!(empty, BuildError::EmptyStateName);
     }
 
     #[tokio::test]
@@ -360,6 +320,74 @@ mod tests {
         assert_eq!((&*out.next_state, out.changed), ("b", false));
         let out = bot.dispatch(&cx(&bot, None), &event()).await.expect("ok");
         assert_eq!((&*out.next_state, out.changed), ("a", false));
+    }
+
+    #[tokio::test]
+    async fn a_declared_graph_refuses_what_a_state_did_not_declare() {
+        let bot = Bot::builder()
+            .initial("a")
+            .state("a", goes_to("b"))
+            .state("b", goes_to("a"))
+            .state("c", goes_to("c"))
+            .transitions("a", ["b"])
+            .transitions("b", ["c"])
+            .fallback(goes_to("b"))
+            .build()
+            .expect("valid bot");
+        let out = bot
+            .dispatch(&cx(&bot, None), &event())
+            .await
+            .expect("a → b");
+        assert_eq!(&*out.next_state, "b");
+
+        let err = bot
+            .dispatch(&cx(&bot, Some("b")), &event())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DispatchError::UndeclaredTarget { ref from, ref to } if from == "b" && to == "a"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(".transitions(\"b\", [..])"),
+            "{err}"
+        );
+        assert_eq!(
+            bot.unknown_transitions(),
+            1,
+            "counted like an unknown target"
+        );
+
+        let out = bot
+            .dispatch(&cx(&bot, Some("c")), &event())
+            .await
+            .expect("going to itself is staying");
+        assert!(!out.changed);
+        let out = bot
+            .dispatch(&cx(&bot, Some("gone")), &event())
+            .await
+            .expect("the fallback may go anywhere");
+        assert_eq!(&*out.next_state, "b");
+    }
+
+    #[test]
+    fn the_graph_lists_states_initial_first_and_declared_edges() {
+        let bot = Bot::builder()
+            .initial("b")
+            .state("a", says("a"))
+            .state("b", says("b"))
+            .transitions("b", ["a"])
+            .transitions("a", ["b"])
+            .build()
+            .expect("valid bot");
+        let graph = bot.graph();
+        assert_eq!(graph.states(), ["b", "a"]);
+        let edges: Vec<(&str, &str)> = graph
+            .edges()
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str()))
+            .collect();
+        assert_eq!(edges, [("b", "a"), ("a", "b")]);
     }
 
     #[tokio::test]

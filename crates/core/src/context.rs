@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::messenger::NoMessenger;
-use crate::{BoxError, ConversationData, MemoryData, Messenger, OutMessage};
+use crate::{BotState, BoxError, ConversationData, MemoryData, Messenger, OutMessage};
 
 /// Per-delivery facts for a handler: where the event came from, which conversation and state it
 /// belongs to, and how long the handler has before the platform's deadline.
@@ -212,6 +212,12 @@ impl Context {
     /// The conversation's current state.
     pub fn state(&self) -> &str {
         &self.state
+    }
+
+    /// The conversation's current state as a value of the bot's [`BotState`] type; `None`
+    /// when the name is not one of its (a state kept from an older version of the bot).
+    pub fn state_as<S: BotState>(&self) -> Option<S> {
+        S::from_name(&self.state)
     }
 
     /// The instant by which the answer must be on its way.

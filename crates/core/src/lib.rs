@@ -23,18 +23,23 @@
 //! ```
 
 mod bot;
+mod builder;
 mod context;
 mod data;
 mod event;
+mod graph;
 mod handler;
 mod messenger;
 mod reply;
+mod state;
 
 pub use async_trait::async_trait;
-pub use bot::{Bot, BotBuilder, BuildError, DispatchError, Dispatched};
+pub use bot::{Bot, DispatchError, Dispatched};
+pub use builder::{BotBuilder, BuildError};
 pub use context::{Context, ContextParts};
 pub use data::{ConversationData, MemoryData};
 pub use event::{Event, EventKind, Member, Message, MessageType};
+pub use graph::{Edge, Graph};
 pub use handler::{Handler, HandlerFn, handler_fn};
 
 /// The error type handlers (and the stores and messengers they reach) return: anything that is
@@ -42,3 +47,4 @@ pub use handler::{Handler, HandlerFn, handler_fn};
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub use messenger::Messenger;
 pub use reply::{OutMessage, Reply, Transition};
+pub use state::{BotState, IntoStateName};

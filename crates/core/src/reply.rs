@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::IntoStateName;
+
 /// A handler's answer to one event. Serializable, so that a queue can keep a reply that is
 /// waiting to be delivered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,9 +57,10 @@ impl Reply {
         }
     }
 
-    /// Moves the conversation to `state` after this reply.
-    pub fn goto(mut self, state: impl Into<String>) -> Self {
-        self.transition = Transition::Goto(state.into());
+    /// Moves the conversation to `state` after this reply: a name, or a value of the bot's
+    /// [`BotState`](crate::BotState) type (then a misspelled state does not compile).
+    pub fn goto(mut self, state: impl IntoStateName) -> Self {
+        self.transition = Transition::Goto(state.into_state_name());
         self
     }
 

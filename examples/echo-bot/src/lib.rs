@@ -11,10 +11,30 @@
 use botwire::prelude::*;
 use botwire::{BuildError, Member};
 
-/// The initial state.
+/// The initial state's name.
 pub const IDLE: &str = "idle";
-/// The state that waits for `<phrase> => <answer>`.
+/// The name of the state that waits for `<phrase> => <answer>`.
 pub const TEACHING: &str = "teaching";
+
+/// The bot's states. Their names are what FUNTEK and the state store keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Echoes, answers what it was taught, welcomes who joins.
+    Idle,
+    /// Waits for `<phrase> => <answer>`.
+    Teaching,
+}
+
+impl BotState for Step {
+    const ALL: &'static [Self] = &[Step::Idle, Step::Teaching];
+
+    fn name(self) -> &'static str {
+        match self {
+            Step::Idle => IDLE,
+            Step::Teaching => TEACHING,
+        }
+    }
+}
 /// What the bot says when asked to learn.
 pub const TEACH_PROMPT: &str = "Teach me: <phrase> => <answer> (or \"cancel\")";
 
@@ -41,10 +61,12 @@ fn normalize(phrase: &str) -> String {
 /// # Errors
 /// Never in practice: the states are fixed. The `Result` is the builder's.
 pub fn bot() -> Result<Bot, BuildError> {
-    Bot::builder()
-        .initial(IDLE)
-        .state(IDLE, Idle)
-        .state(TEACHING, Teaching)
+    Bot::builder_for::<Step>()
+        .initial(Step::Idle)
+        .state(Step::Idle, Idle)
+        .state(Step::Teaching, Teaching)
+        .transitions(Step::Idle, [Step::Teaching])
+        .transitions(Step::Teaching, [Step::Idle])
         .build()
 }
 
@@ -62,7 +84,7 @@ impl Handler for Idle {
             return Ok(Reply::none());
         };
         if text.trim().eq_ignore_ascii_case("teach") {
-            return Ok(Reply::text(TEACH_PROMPT).goto(TEACHING));
+            return Ok(Reply::text(TEACH_PROMPT).goto(Step::Teaching));
         }
         Ok(match cx.recall(&answer_key(text)).await? {
             Some(answer) => Reply::text(answer),
@@ -81,7 +103,7 @@ impl Handler for Teaching {
             return Ok(Reply::none());
         };
         if text.trim().eq_ignore_ascii_case("cancel") {
-            return Ok(Reply::text("OK, never mind.").goto(IDLE));
+            return Ok(Reply::text("OK, never mind.").goto(Step::Idle));
         }
         let lesson = text
             .split_once("=>")
@@ -90,7 +112,7 @@ impl Handler for Teaching {
         Ok(match lesson {
             Some((phrase, answer)) => {
                 cx.remember(&answer_key(phrase), answer).await?;
-                Reply::text(format!("Got it: \"{phrase}\" => \"{answer}\"")).goto(IDLE)
+                Reply::text(format!("Got it: \"{phrase}\" => \"{answer}\"")).goto(Step::Idle)
             }
             None => Reply::text(TEACH_PROMPT),
         })
