@@ -79,6 +79,39 @@ async fn sample_bot_echoes_learns_and_welcomes() {
 }
 
 #[tokio::test]
+async fn a_message_without_text_is_not_echoed_as_empty_text() {
+    let server = start(echo_bot::bot().expect("bot"), DEADLINE, Limits::default()).await;
+    let addr = server.local_addr();
+
+    let image = r#"{"roomID":"r1","event":"MESSAGE","data":{"_id":"img-1","message":"https://example.com/cat.png","messageType":"image","sender":{"_id":"u1","nickname":"Ann","isRobot":false}}}"#;
+    let answered = post(addr, image).await;
+    assert_eq!(answered.status, StatusCode::OK);
+    assert_eq!(
+        answered.json()["data"]["message"],
+        format!("{} that picture.", echo_bot::NOT_TEXT)
+    );
+
+    // No `message` at all, as a client that sent only an attachment: nothing to echo.
+    let bare = r#"{"roomID":"r1","event":"MESSAGE","data":{"_id":"bare-1","sender":{"_id":"u1","nickname":"Ann","isRobot":false}}}"#;
+    let answered = post(addr, bare).await;
+    assert_eq!(answered.status, StatusCode::OK);
+    assert_eq!(
+        answered.text(),
+        r#"{"toBotState":null,"data":null}"#,
+        "the no-op, not an empty echo"
+    );
+
+    let from_a_bot = r#"{"roomID":"r1","event":"MESSAGE","data":{"_id":"img-2","message":"https://example.com/x.png","messageType":"image","sender":{"_id":"b1","nickname":"Bot","isRobot":true}}}"#;
+    let answered = post(addr, from_a_bot).await;
+    assert_eq!(
+        answered.json()["data"],
+        serde_json::Value::Null,
+        "bots get nothing"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_duplicate_gets_the_same_bytes_and_runs_nothing() {
     let runs = Arc::new(AtomicUsize::new(0));
     let server = start(counting(runs.clone()), DEADLINE, Limits::default()).await;

@@ -122,10 +122,11 @@ impl Event {
         }
     }
 
-    /// The text of a text message; `None` for every other event and message type.
+    /// The text of a text message; `None` for every other event and message type, and for a
+    /// message with no body (a platform that left its content out sent no text).
     pub fn text(&self) -> Option<&str> {
         self.message()
-            .filter(|m| m.message_type == MessageType::Text)
+            .filter(|m| m.message_type == MessageType::Text && !m.body.is_empty())
             .map(|m| m.body.as_str())
     }
 
@@ -283,6 +284,10 @@ mod tests {
         )));
         assert_eq!(image.text(), None);
         assert!(image.message().is_some());
+
+        let empty = Event::new(EventKind::Message(Message::text("")));
+        assert_eq!(empty.text(), None, "no body is no text");
+        assert!(empty.message().is_some(), "but still a message");
 
         let joined = Event::new(EventKind::MembersJoined(vec![Member::new("u1")]));
         assert_eq!(joined.text(), None);

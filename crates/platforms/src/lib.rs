@@ -17,6 +17,8 @@ mod api;
 pub mod auth;
 #[cfg(feature = "chatwork")]
 pub mod chatwork;
+#[cfg(any(feature = "funtek", feature = "kamigo"))]
+mod content;
 #[cfg(feature = "funtek")]
 pub mod funtek;
 #[cfg(feature = "send-api")]

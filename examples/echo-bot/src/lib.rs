@@ -1,7 +1,8 @@
 //! A SimSimi-style echo bot, botwire's sample.
 //!
 //! - **idle** (initial): a member who joins is welcomed by name; `teach` moves to `teaching`; a
-//!   phrase it was taught gets the taught answer; any other text is echoed back.
+//!   phrase it was taught gets the taught answer; any other text is echoed back; a picture, a
+//!   file or another message without text gets a line saying it reads only text.
 //! - **teaching**: `<phrase> => <answer>` learns it and goes back to idle; `cancel` goes back to
 //!   idle; anything else asks again and stays.
 //!
@@ -9,7 +10,7 @@
 //! default embedded store it survives restarts.
 
 use botwire::prelude::*;
-use botwire::{BuildError, Member};
+use botwire::{BuildError, Member, MessageType};
 
 /// The initial state's name.
 pub const IDLE: &str = "idle";
@@ -35,6 +36,9 @@ impl BotState for Step {
         }
     }
 }
+/// How its answer to a message without text begins: "I only read text, so I can't see that
+/// picture."
+pub const NOT_TEXT: &str = "I only read text, so I can't see";
 /// What the bot says when asked to learn.
 pub const TEACH_PROMPT: &str = "Teach me: <phrase> => <answer> (or \"cancel\")";
 
@@ -81,7 +85,7 @@ impl Handler for Idle {
             return Ok(welcome);
         }
         let Some(text) = human_text(event) else {
-            return Ok(Reply::none());
+            return Ok(not_text(event));
         };
         if text.trim().eq_ignore_ascii_case("teach") {
             return Ok(Reply::text(TEACH_PROMPT).goto(Step::Teaching));
@@ -100,7 +104,7 @@ impl Handler for Teaching {
             return Ok(welcome);
         }
         let Some(text) = human_text(event) else {
-            return Ok(Reply::none());
+            return Ok(not_text(event));
         };
         if text.trim().eq_ignore_ascii_case("cancel") {
             return Ok(Reply::text("OK, never mind.").goto(Step::Idle));
@@ -127,6 +131,28 @@ fn welcome(joined: &[Member]) -> Option<Reply> {
         .map(Member::name)
         .collect();
     (!names.is_empty()).then(|| Reply::text(format!("Welcome, {}!", names.join(", "))))
+}
+
+/// What it says to a person's message that has no text (a picture, a file, …): that it reads
+/// only text. Nothing to a bot, to a message without content, or to any other event.
+fn not_text(event: &Event) -> Reply {
+    let Some(message) = event.message() else {
+        return Reply::none();
+    };
+    let from_bot = event.sender().is_some_and(|s| s.is_bot);
+    let thing = match &message.message_type {
+        _ if from_bot => return Reply::none(),
+        MessageType::Text => return Reply::none(),
+        MessageType::Image => "picture",
+        MessageType::Video => "video",
+        MessageType::Audio => "voice message",
+        MessageType::Location => "location",
+        MessageType::Sticker => "sticker",
+        MessageType::Url => "link",
+        MessageType::File => "file",
+        _ => "message",
+    };
+    Reply::text(format!("{NOT_TEXT} that {thing}."))
 }
 
 /// The text of a message from a person; bots' messages are ignored so that two bots never

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botwire_core::{Event, EventKind, Member, Message, MessageType, Reply};
+use botwire_core::{Event, EventKind, Member, Reply};
 use bytes::Bytes;
 use http::request::Parts;
 use serde_json::{Map, Value};
@@ -29,7 +29,7 @@ use crate::auth::{
 };
 use crate::{
     Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rate, RateLimits, Rejection,
-    SettingError, Verified, json,
+    SettingError, Verified, content, json,
 };
 
 /// The platform id.
@@ -299,16 +299,8 @@ impl Adapter for FuntekAdapter {
                         "missing field `data._id`",
                     ));
                 };
-                let message_type = data
-                    .message_type
-                    .as_deref()
-                    .map_or(MessageType::Text, MessageType::from);
-                let body = match data.message {
-                    Some(Value::String(text)) => text,
-                    Some(Value::Null) | None => String::new(),
-                    Some(other) => other.to_string(),
-                };
-                EventKind::Message(Message::new(message_type, body).with_id(id))
+                let message = content::message(data.message_type.as_deref(), data.message, id);
+                EventKind::Message(message)
             }
             "JOIN_ROOM" => {
                 let joined = members();

@@ -1,7 +1,7 @@
 use super::*;
 use crate::Verified;
 use crate::test_support::{parse_event, parts};
-use botwire_core::OutMessage;
+use botwire_core::{MessageType, OutMessage};
 
 const MESSAGE: &str = include_str!("../../../../tests/fixtures/funtek/message.json");
 const JOIN_ROOM: &str = include_str!("../../../../tests/fixtures/funtek/join_room.json");
@@ -82,6 +82,22 @@ fn optional_fields_are_tolerated() {
         inbound(r#"{"event":"JOIN_ROOM","data":{"room":"r2","sender":{"id":"u","nickname":"U"}}}"#);
     assert_eq!(data_room.conversation, "r2");
     assert_eq!(data_room.event.joined()[0].name(), "U");
+}
+
+#[test]
+fn a_message_without_content_is_no_text() {
+    for body in [
+        r#"{"roomID":"r","event":"MESSAGE","data":{"_id":"m"}}"#,
+        r#"{"roomID":"r","event":"MESSAGE","data":{"_id":"m","message":null,"messageType":"text"}}"#,
+        r#"{"roomID":"r","event":"MESSAGE","data":{"_id":"m","messageType":"image"}}"#,
+    ] {
+        let delivery = inbound(body);
+        assert!(
+            delivery.event.message().is_some(),
+            "still a message: {body}"
+        );
+        assert_eq!(delivery.event.text(), None, "nothing to echo: {body}");
+    }
 }
 
 #[test]

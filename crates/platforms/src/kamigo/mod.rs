@@ -17,7 +17,7 @@ use http::request::Parts;
 use crate::auth::{HmacKeys, Secret, TagEncoding, verify_signature_header};
 use crate::{
     Adapter, ChannelSettings, Inbound, Mode, Parsed, Platform, Rejection, SettingError, Verified,
-    json,
+    content, json,
 };
 
 /// The platform id.
@@ -133,16 +133,7 @@ impl Adapter for KamigoAdapter {
         let (kind, sender) = match envelope.event.as_str() {
             "message.received" => {
                 let id = message_id.clone().ok_or_else(|| required("messageId"))?;
-                let message_type = data
-                    .message_type
-                    .as_deref()
-                    .map_or(MessageType::Text, MessageType::from);
-                let body = match data.content {
-                    Some(serde_json::Value::String(text)) => text,
-                    Some(serde_json::Value::Null) | None => String::new(),
-                    Some(other) => other.to_string(),
-                };
-                let message = Message::new(message_type, body).with_id(id);
+                let message = content::message(data.message_type.as_deref(), data.content, id);
                 (EventKind::Message(message), data.sender)
             }
             "file.uploaded" => {
