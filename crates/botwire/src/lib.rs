@@ -77,6 +77,7 @@
 //! | `logs` | [`logs::init`]: `RUST_LOG` and `BOTWIRE_LOG_FORMAT` (`text` or `json`) for a bot's binary |
 
 pub use botwire_core as core;
+pub use botwire_core::middleware;
 pub use botwire_platforms as platforms;
 pub use botwire_server as server;
 pub use botwire_store as store;

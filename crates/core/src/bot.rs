@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::graph::{Edge, Graph};
+use crate::middleware::{Middleware, Next};
 use crate::{BoxError, Context, Event, Handler, Reply, Transition};
 
 /// A bot: named states, each with its handler, an initial state, and an optional fallback.
@@ -18,6 +19,8 @@ pub struct Bot {
     initial: Arc<str>,
     states: HashMap<Arc<str>, State>,
     fallback: Option<Arc<dyn Handler>>,
+    /// Runs around every handler, the first added outermost.
+    middleware: Arc<[Arc<dyn Middleware>]>,
     /// Whether the builder declared transitions: then a handler may move only along them.
     declared: bool,
     unknown_targets: AtomicU64,
@@ -75,12 +78,14 @@ impl Bot {
         initial: Arc<str>,
         states: HashMap<Arc<str>, State>,
         fallback: Option<Arc<dyn Handler>>,
+        middleware: Vec<Arc<dyn Middleware>>,
         declared: bool,
     ) -> Self {
         Self {
             initial,
             states,
             fallback,
+            middleware: middleware.into(),
             declared,
             unknown_targets: AtomicU64::new(0),
         }
@@ -149,7 +154,8 @@ impl Bot {
     }
 
     /// Runs the handler of `cx.state()` (or the fallback, or the initial state's handler when the
-    /// bot has no such state) and checks the transition it asks for.
+    /// bot has no such state), inside the middleware chain, and checks the transition the reply
+    /// asks for.
     ///
     /// # Errors
     /// [`DispatchError::Handler`] when the handler fails; [`DispatchError::UnknownTarget`] when it
@@ -162,10 +168,14 @@ impl Bot {
             .map(|state| &state.handler)
             .or(self.fallback.as_ref())
             .unwrap_or_else(|| &self.states[&*self.initial].handler);
-        let reply = handler
-            .handle(cx, event)
-            .await
-            .map_err(DispatchError::Handler)?;
+        let reply = if self.middleware.is_empty() {
+            handler.handle(cx, event).await
+        } else {
+            Next::new(self.middleware.clone(), handler.clone())
+                .run(cx, event)
+                .await
+        }
+        .map_err(DispatchError::Handler)?;
         let (next_state, changed) = match reply.transition() {
             Transition::Stay => (self.current_state(Some(cx.state())), false),
             Transition::Goto(target) => {
@@ -205,6 +215,7 @@ impl fmt::Debug for Bot {
         f.debug_struct("Bot")
             .field("initial", &self.initial)
             .field("states", &self.states.keys().collect::<Vec<_>>())
+            .field("middleware", &self.middleware.len())
             .field("declared", &self.declared)
             .field("fallback", &self.fallback.is_some())
             .finish()
@@ -213,37 +224,13 @@ impl fmt::Debug for Bot {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
     use super::*;
-    use crate::{ContextParts, EventKind, Message, handler_fn};
-
-    fn says(word: &'static str) -> impl Handler {
-        handler_fn(move |_cx, _ev| async move { Ok(Reply::text(word)) })
-    }
-
-    fn goes_to(state: &'static str) -> impl Handler {
-        handler_fn(move |_cx, _ev| async move { Ok(Reply::none().goto(state)) })
-    }
-
-    fn cx(bot: &Bot, state: Option<&str>) -> Context {
-        Context::from_parts(ContextParts {
-            platform: "test",
-            channel: "test".into(),
-            conversation: "room".into(),
-            delivery_id: "d1".into(),
-            state: bot.current_state(state),
-            deadline: Instant::now(),
-        })
-    }
-
-    fn event() -> Event {
-        Event::new(EventKind::Message(Message::text("hi")))
-    }
+    use crate::handler_fn;
+    use crate::test_support::{context, goes_to, says, text};
 
     async fn body(bot: &Bot, state: Option<&str>) -> String {
         let out = bot
-            .dispatch(&cx(bot, state), &event())
+            .dispatch(&context(bot, state), &text("hi"))
             .await
             .expect("dispatch");
         out.reply
@@ -289,14 +276,14 @@ mod tests {
             .expect("valid bot");
 
         let out = bot
-            .dispatch(&cx(&bot, None), &event())
+            .dispatch(&context(&bot, None), &text("hi"))
             .await
             .expect("a → b");
         assert_eq!(&*out.next_state, "b");
         assert!(out.changed);
 
         let err = bot
-            .dispatch(&cx(&bot, Some("b")), &event())
+            .dispatch(&context(&bot, Some("b")), &text("hi"))
             .await
             .unwrap_err();
         assert!(
@@ -314,11 +301,14 @@ mod tests {
             .build()
             .expect("valid bot");
         let out = bot
-            .dispatch(&cx(&bot, Some("b")), &event())
+            .dispatch(&context(&bot, Some("b")), &text("hi"))
             .await
             .expect("ok");
         assert_eq!((&*out.next_state, out.changed), ("b", false));
-        let out = bot.dispatch(&cx(&bot, None), &event()).await.expect("ok");
+        let out = bot
+            .dispatch(&context(&bot, None), &text("hi"))
+            .await
+            .expect("ok");
         assert_eq!((&*out.next_state, out.changed), ("a", false));
     }
 
@@ -335,13 +325,13 @@ mod tests {
             .build()
             .expect("valid bot");
         let out = bot
-            .dispatch(&cx(&bot, None), &event())
+            .dispatch(&context(&bot, None), &text("hi"))
             .await
             .expect("a → b");
         assert_eq!(&*out.next_state, "b");
 
         let err = bot
-            .dispatch(&cx(&bot, Some("b")), &event())
+            .dispatch(&context(&bot, Some("b")), &text("hi"))
             .await
             .unwrap_err();
         assert!(
@@ -359,12 +349,12 @@ mod tests {
         );
 
         let out = bot
-            .dispatch(&cx(&bot, Some("c")), &event())
+            .dispatch(&context(&bot, Some("c")), &text("hi"))
             .await
             .expect("going to itself is staying");
         assert!(!out.changed);
         let out = bot
-            .dispatch(&cx(&bot, Some("gone")), &event())
+            .dispatch(&context(&bot, Some("gone")), &text("hi"))
             .await
             .expect("the fallback may go anywhere");
         assert_eq!(&*out.next_state, "b");
@@ -400,7 +390,10 @@ mod tests {
             )
             .build()
             .expect("valid bot");
-        let err = bot.dispatch(&cx(&bot, None), &event()).await.unwrap_err();
+        let err = bot
+            .dispatch(&context(&bot, None), &text("hi"))
+            .await
+            .unwrap_err();
         assert!(matches!(err, DispatchError::Handler(e) if e.to_string() == "boom"));
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::bot::State;
+use crate::middleware::Middleware;
 use crate::{Bot, BotState, Handler, IntoStateName};
 
 /// Builds a [`Bot`]; see [`Bot::builder`] and [`Bot::builder_for`].
@@ -15,6 +16,7 @@ pub struct BotBuilder {
     states: Vec<(String, Arc<dyn Handler>)>,
     transitions: Vec<(String, Vec<String>)>,
     fallback: Option<Arc<dyn Handler>>,
+    middleware: Vec<Arc<dyn Middleware>>,
     typed: Option<TypedStates>,
 }
 
@@ -132,6 +134,13 @@ impl BotBuilder {
         self
     }
 
+    /// Adds a middleware around every handler ([`middleware`](crate::middleware)). The first
+    /// added runs first: it sees the event before the others and the reply after them.
+    pub fn middleware(mut self, middleware: impl Middleware) -> Self {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
     /// Declares that the bot's states are the values of `S` ([`Bot::builder_for`]).
     pub fn states_of<S: BotState>(mut self) -> Self {
         let type_name = std::any::type_name::<S>();
@@ -184,7 +193,13 @@ impl BotBuilder {
                 (name, State { handler, targets })
             })
             .collect();
-        Ok(Bot::from_parts(initial, states, self.fallback, declared))
+        Ok(Bot::from_parts(
+            initial,
+            states,
+            self.fallback,
+            self.middleware,
+            declared,
+        ))
     }
 }
 
@@ -274,11 +289,7 @@ fn check_reachable(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Reply, handler_fn};
-
-    fn says(word: &'static str) -> impl Handler {
-        handler_fn(move |_cx, _ev| async move { Ok(Reply::text(word)) })
-    }
+    use crate::test_support::says;
 
     #[test]
     fn build_refuses_missing_initial() {

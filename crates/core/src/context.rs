@@ -18,6 +18,8 @@ pub struct Context {
     delivery_id: Arc<str>,
     state: Arc<str>,
     deadline: Instant,
+    /// A test's virtual now; `None` is the real clock.
+    now: Option<Instant>,
     data: Arc<dyn ConversationData>,
     messenger: Arc<dyn Messenger>,
 }
@@ -100,6 +102,7 @@ impl Context {
             delivery_id,
             state,
             deadline,
+            now: None,
             data: process_data(),
             messenger: Arc::new(NoMessenger),
         }
@@ -133,6 +136,21 @@ impl Context {
     pub fn with_data(mut self, data: Arc<dyn ConversationData>) -> Self {
         self.data = data;
         self
+    }
+
+    /// The same context with a virtual clock standing at `now` (conversation tests move it
+    /// by hand); without it [`now`](Self::now) is the real clock.
+    #[must_use]
+    pub fn with_now(mut self, now: Instant) -> Self {
+        self.now = Some(now);
+        self
+    }
+
+    /// What the handler should take as the current time: the real clock, or a test's virtual
+    /// one. Handlers and middleware that measure time (a rate limit, say) read it here, so a
+    /// test can move time without waiting.
+    pub fn now(&self) -> Instant {
+        self.now.unwrap_or_else(Instant::now)
     }
 
     /// The same context sending proactive messages through `messenger` (the server gives its
@@ -227,7 +245,7 @@ impl Context {
 
     /// How long the handler has left before the deadline (zero once it has passed).
     pub fn remaining(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
+        self.deadline.saturating_duration_since(self.now())
     }
 
     /// The same context in another state; the router uses it when it resolves the state.

@@ -30,8 +30,11 @@ mod event;
 mod graph;
 mod handler;
 mod messenger;
+pub mod middleware;
 mod reply;
 mod state;
+#[cfg(test)]
+mod test_support;
 
 pub use async_trait::async_trait;
 pub use bot::{Bot, DispatchError, Dispatched};

@@ -9,6 +9,7 @@
 //! What it learns is kept per conversation in the server's store (`Context::remember`): in the
 //! default embedded store it survives restarts.
 
+use botwire::middleware::IgnoreBots;
 use botwire::prelude::*;
 use botwire::{BuildError, Member, MessageType};
 
@@ -66,6 +67,8 @@ fn normalize(phrase: &str) -> String {
 /// Never in practice: the states are fixed. The `Result` is the builder's.
 pub fn bot() -> Result<Bot, BuildError> {
     Bot::builder_for::<Step>()
+        // Bots' messages are never answered, so two bots never echo each other forever.
+        .middleware(IgnoreBots)
         .initial(Step::Idle)
         .state(Step::Idle, Idle)
         .state(Step::Teaching, Teaching)
@@ -84,7 +87,7 @@ impl Handler for Idle {
         if let Some(welcome) = welcome(event.joined()) {
             return Ok(welcome);
         }
-        let Some(text) = human_text(event) else {
+        let Some(text) = event.text() else {
             return Ok(not_text(event));
         };
         if text.trim().eq_ignore_ascii_case("teach") {
@@ -103,7 +106,7 @@ impl Handler for Teaching {
         if let Some(welcome) = welcome(event.joined()) {
             return Ok(welcome);
         }
-        let Some(text) = human_text(event) else {
+        let Some(text) = event.text() else {
             return Ok(not_text(event));
         };
         if text.trim().eq_ignore_ascii_case("cancel") {
@@ -133,15 +136,13 @@ fn welcome(joined: &[Member]) -> Option<Reply> {
     (!names.is_empty()).then(|| Reply::text(format!("Welcome, {}!", names.join(", "))))
 }
 
-/// What it says to a person's message that has no text (a picture, a file, …): that it reads
-/// only text. Nothing to a bot, to a message without content, or to any other event.
+/// What it says to a message that has no text (a picture, a file, …): that it reads only
+/// text. Nothing to a message without content, or to any other event.
 fn not_text(event: &Event) -> Reply {
     let Some(message) = event.message() else {
         return Reply::none();
     };
-    let from_bot = event.sender().is_some_and(|s| s.is_bot);
     let thing = match &message.message_type {
-        _ if from_bot => return Reply::none(),
         MessageType::Text => return Reply::none(),
         MessageType::Image => "picture",
         MessageType::Video => "video",
@@ -153,13 +154,4 @@ fn not_text(event: &Event) -> Reply {
         _ => "message",
     };
     Reply::text(format!("{NOT_TEXT} that {thing}."))
-}
-
-/// The text of a message from a person; bots' messages are ignored so that two bots never
-/// echo each other forever.
-fn human_text(event: &Event) -> Option<&str> {
-    if event.sender().is_some_and(|s| s.is_bot) {
-        return None;
-    }
-    event.text()
 }
