@@ -85,7 +85,7 @@ pub use botwire_store as store;
 pub use botwire_core::{
     Bot, BotBuilder, BotState, BoxError, BuildError, Context, ContextParts, ConversationData, Edge,
     Event, EventKind, Graph, Handler, IntoStateName, Member, MemoryData, Message, MessageType,
-    Messenger, OutMessage, Reply, Transition, async_trait, handler_fn,
+    Messenger, OutMessage, Reply, StateTimeout, Transition, async_trait, handler_fn,
 };
 #[cfg(feature = "send-api")]
 pub use botwire_platforms::HttpOutbox;

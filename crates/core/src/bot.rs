@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::graph::{Edge, Graph};
 use crate::middleware::{Middleware, Next};
-use crate::{BoxError, Context, Event, Handler, Reply, Transition};
+use crate::timeout::label;
+use crate::{BoxError, Context, Event, EventKind, Handler, Reply, StateTimeout, Transition};
 
 /// A bot: named states, each with its handler, an initial state, and an optional fallback.
 ///
@@ -31,6 +32,7 @@ pub struct Bot {
 pub(crate) struct State {
     pub(crate) handler: Arc<dyn Handler>,
     pub(crate) targets: Box<[Arc<str>]>,
+    pub(crate) timeout: Option<StateTimeout>,
 }
 
 /// Why dispatching an event failed.
@@ -124,15 +126,34 @@ impl Bot {
             .collect();
         names.sort_unstable();
         names.insert(0, self.initial.to_string());
-        let edges = if self.declared {
-            self.states
-                .iter()
-                .flat_map(|(from, state)| state.targets.iter().map(|to| Edge::new(from, to, None)))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let mut edges: Vec<Edge> = self
+            .states
+            .iter()
+            .filter_map(|(from, state)| {
+                let timeout = state.timeout.as_ref()?;
+                Some(Edge::new(
+                    from,
+                    timeout.target(),
+                    Some(label(timeout.after())),
+                ))
+            })
+            .collect();
+        if self.declared {
+            edges.extend(self.states.iter().flat_map(|(from, state)| {
+                state.targets.iter().map(|to| Edge::new(from, to, None))
+            }));
+        }
         Graph::new(names, edges, self.declared)
+    }
+
+    /// The timeout of `state`, if it has one.
+    pub fn timeout_of(&self, state: &str) -> Option<&StateTimeout> {
+        self.states.get(state)?.timeout.as_ref()
+    }
+
+    /// Whether any state has a timeout (a server runs its timers only then).
+    pub fn has_timeouts(&self) -> bool {
+        self.states.values().any(|state| state.timeout.is_some())
     }
 
     /// The conversation's current state as botwire names it: absent or empty means the initial
@@ -168,14 +189,10 @@ impl Bot {
             .map(|state| &state.handler)
             .or(self.fallback.as_ref())
             .unwrap_or_else(|| &self.states[&*self.initial].handler);
-        let reply = if self.middleware.is_empty() {
-            handler.handle(cx, event).await
-        } else {
-            Next::new(self.middleware.clone(), handler.clone())
-                .run(cx, event)
-                .await
-        }
-        .map_err(DispatchError::Handler)?;
+        let reply = self
+            .run(handler, cx, event)
+            .await
+            .map_err(DispatchError::Handler)?;
         let (next_state, changed) = match reply.transition() {
             Transition::Stay => (self.current_state(Some(cx.state())), false),
             Transition::Goto(target) => {
@@ -202,6 +219,56 @@ impl Bot {
             next_state,
             changed,
         })
+    }
+
+    /// Times the conversation out of `cx.state()`: runs its timeout's handler (inside the
+    /// middleware, with an event of kind [`EventKind::TimedOut`]) and moves to its target,
+    /// whatever the handler's reply says. `None` when the state has no timeout (it was taken
+    /// away since the timer was set).
+    ///
+    /// # Errors
+    /// [`DispatchError::Handler`] when the timeout's handler fails.
+    pub async fn time_out(&self, cx: &Context) -> Result<Option<Dispatched>, DispatchError> {
+        let Some((from, state)) = self.states.get_key_value(cx.state()) else {
+            return Ok(None);
+        };
+        let Some(timeout) = &state.timeout else {
+            return Ok(None);
+        };
+        let reply = match timeout.handler() {
+            Some(handler) => {
+                let event = Event::new(EventKind::TimedOut {
+                    after: timeout.after(),
+                });
+                self.run(handler, cx, &event)
+                    .await
+                    .map_err(DispatchError::Handler)?
+            }
+            None => Reply::none(),
+        };
+        // The builder resolved every target to the bot's own name.
+        let to = self.current_state(Some(timeout.target()));
+        Ok(Some(Dispatched {
+            reply: reply.goto(&to),
+            changed: to != *from,
+            next_state: to,
+        }))
+    }
+
+    /// `handler`, inside the middleware chain when there is one.
+    async fn run(
+        &self,
+        handler: &Arc<dyn Handler>,
+        cx: &Context,
+        event: &Event,
+    ) -> Result<Reply, BoxError> {
+        if self.middleware.is_empty() {
+            handler.handle(cx, event).await
+        } else {
+            Next::new(self.middleware.clone(), handler.clone())
+                .run(cx, event)
+                .await
+        }
     }
 
     fn refused(&self, error: DispatchError) -> DispatchError {
@@ -378,6 +445,51 @@ mod tests {
             .map(|e| (e.from.as_str(), e.to.as_str()))
             .collect();
         assert_eq!(edges, [("b", "a"), ("a", "b")]);
+    }
+
+    #[tokio::test]
+    async fn a_timeout_says_its_line_and_moves_whatever_the_reply_says() {
+        let after = std::time::Duration::from_secs(60);
+        let bot = Bot::builder()
+            .initial("idle")
+            .state("idle", says("idle"))
+            .state("teaching", says("teaching"))
+            .timeout(
+                "teaching",
+                StateTimeout::new(after, "idle").with_handler(handler_fn(|cx, event| async move {
+                    assert_eq!(cx.state(), "teaching");
+                    assert_eq!(
+                        event.kind(),
+                        &EventKind::TimedOut {
+                            after: std::time::Duration::from_secs(60)
+                        }
+                    );
+                    Ok(Reply::text("Teaching timed out.").goto("teaching"))
+                })),
+            )
+            .build()
+            .expect("valid bot");
+        let out = bot
+            .time_out(&context(&bot, Some("teaching")))
+            .await
+            .expect("timed out")
+            .expect("teaching has a timeout");
+        assert_eq!((&*out.next_state, out.changed), ("idle", true));
+        assert_eq!(
+            out.reply.out_message().map(|m| m.body()),
+            Some("Teaching timed out.")
+        );
+        assert_eq!(out.reply.transition(), &Transition::Goto("idle".into()));
+        let none = bot
+            .time_out(&context(&bot, Some("idle")))
+            .await
+            .expect("ok");
+        assert!(none.is_none(), "idle has no timeout");
+        let gone = bot
+            .time_out(&context(&bot, Some("removed")))
+            .await
+            .expect("ok");
+        assert!(gone.is_none(), "nor has a state the bot lost");
     }
 
     #[tokio::test]

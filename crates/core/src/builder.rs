@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::bot::State;
 use crate::middleware::Middleware;
-use crate::{Bot, BotState, Handler, IntoStateName};
+use crate::{Bot, BotState, Handler, IntoStateName, StateTimeout};
 
 /// Builds a [`Bot`]; see [`Bot::builder`] and [`Bot::builder_for`].
 #[must_use]
@@ -15,6 +15,7 @@ pub struct BotBuilder {
     initial: Option<String>,
     states: Vec<(String, Arc<dyn Handler>)>,
     transitions: Vec<(String, Vec<String>)>,
+    timeouts: Vec<(String, StateTimeout)>,
     fallback: Option<Arc<dyn Handler>>,
     middleware: Vec<Arc<dyn Middleware>>,
     typed: Option<TypedStates>,
@@ -67,6 +68,17 @@ pub enum BuildError {
         /// The initial state.
         initial: String,
     },
+    /// `timeout(state, ..)` names a state the bot does not have.
+    #[error(
+        "a timeout is declared for {0:?}, which the bot does not have: add it with .state({0:?}, handler) or correct the name"
+    )]
+    UnknownTimeoutState(String),
+    /// A state has two timeouts.
+    #[error("the state {0:?} has two timeouts: keep one")]
+    DuplicateTimeout(String),
+    /// A timeout waits no time.
+    #[error("the timeout of {0:?} waits no time: give it a duration above zero")]
+    ZeroTimeout(String),
     /// A value of the bot's [`BotState`] type has no handler.
     #[error("the state {state:?} of {type_name} has no handler: add it with .state(..)")]
     MissingState {
@@ -127,6 +139,15 @@ impl BotBuilder {
         self
     }
 
+    /// Gives `state` a timeout: after [`StateTimeout::after`] without an event, the
+    /// conversation moves to its target by itself (and says what its handler answers). The
+    /// move counts as a declared transition. A server keeps the timer in its store, so it
+    /// fires once, across instances and restarts.
+    pub fn timeout(mut self, state: impl IntoStateName, timeout: StateTimeout) -> Self {
+        self.timeouts.push((state.into_state_name(), timeout));
+        self
+    }
+
     /// Sets the handler for events in states the bot does not have. Its transitions are not
     /// held to the declared graph: it is how a conversation in a state since removed gets back.
     pub fn fallback(mut self, handler: impl Handler) -> Self {
@@ -183,14 +204,21 @@ impl BotBuilder {
         }
         let declared = !self.transitions.is_empty();
         let mut targets = declared_targets(&handlers, self.transitions)?;
+        let mut timeouts = resolved_timeouts(&handlers, self.timeouts)?;
         if declared {
-            check_reachable(&initial, &handlers, &targets)?;
+            check_reachable(&initial, &handlers, &targets, &timeouts)?;
         }
         let states = handlers
             .into_iter()
             .map(|(name, handler)| {
                 let targets = targets.remove(&name).unwrap_or_default().into();
-                (name, State { handler, targets })
+                let timeout = timeouts.remove(&name);
+                let state = State {
+                    handler,
+                    targets,
+                    timeout,
+                };
+                (name, state)
             })
             .collect();
         Ok(Bot::from_parts(
@@ -256,17 +284,49 @@ fn declared_targets(
     Ok(declared)
 }
 
-/// Refuses a state that no declared path from `initial` reaches, naming the first in name
-/// order (so the message is the same from run to run).
+/// Each state's timeout, its target as the bot's own name.
+fn resolved_timeouts(
+    handlers: &HashMap<Arc<str>, Arc<dyn Handler>>,
+    timeouts: Vec<(String, StateTimeout)>,
+) -> Result<HashMap<Arc<str>, StateTimeout>, BuildError> {
+    let mut resolved = HashMap::with_capacity(timeouts.len());
+    for (state, timeout) in timeouts {
+        let Some((from, _)) = handlers.get_key_value(state.as_str()) else {
+            return Err(BuildError::UnknownTimeoutState(state));
+        };
+        let Some((to, _)) = handlers.get_key_value(timeout.target()) else {
+            return Err(BuildError::UnknownTarget {
+                from: state,
+                to: timeout.target().to_owned(),
+            });
+        };
+        if timeout.after().is_zero() {
+            return Err(BuildError::ZeroTimeout(state));
+        }
+        if resolved
+            .insert(from.clone(), timeout.with_target(to.clone()))
+            .is_some()
+        {
+            return Err(BuildError::DuplicateTimeout(state));
+        }
+    }
+    Ok(resolved)
+}
+
+/// Refuses a state that no declared path (transitions and timeouts) from `initial` reaches,
+/// naming the first in name order (so the message is the same from run to run).
 fn check_reachable(
     initial: &Arc<str>,
     handlers: &HashMap<Arc<str>, Arc<dyn Handler>>,
     targets: &HashMap<Arc<str>, Vec<Arc<str>>>,
+    timeouts: &HashMap<Arc<str>, StateTimeout>,
 ) -> Result<(), BuildError> {
-    let mut reached: HashSet<&Arc<str>> = HashSet::from([initial]);
-    let mut next = VecDeque::from([initial]);
+    let mut reached: HashSet<&str> = HashSet::from([&**initial]);
+    let mut next = VecDeque::from([&**initial]);
     while let Some(state) = next.pop_front() {
-        for target in targets.get(state).into_iter().flatten() {
+        let declared = targets.get(state).into_iter().flatten().map(|t| &**t);
+        let timed = timeouts.get(state).map(StateTimeout::target);
+        for target in declared.chain(timed) {
             if reached.insert(target) {
                 next.push_back(target);
             }
@@ -274,7 +334,7 @@ fn check_reachable(
     }
     let mut unreached: Vec<&Arc<str>> = handlers
         .keys()
-        .filter(|name| !reached.contains(name))
+        .filter(|name| !reached.contains(&***name))
         .collect();
     unreached.sort_unstable();
     match unreached.first() {
@@ -384,6 +444,65 @@ mod tests {
         let from_quiz: Vec<&str> = bot.transitions_of("quiz").expect("declared").collect();
         assert_eq!(from_quiz, ["teaching"]);
         assert_eq!(bot.transitions_of("teaching").expect("declared").count(), 0);
+    }
+
+    #[test]
+    fn timeouts_are_checked_and_count_as_transitions() {
+        let five = std::time::Duration::from_secs(300);
+        let idle = || StateTimeout::new(five, "idle");
+        let cases = [
+            (
+                three_states().timeout("teching", idle()),
+                BuildError::UnknownTimeoutState("teching".into()),
+            ),
+            (
+                three_states().timeout("quiz", StateTimeout::new(five, "idel")),
+                BuildError::UnknownTarget {
+                    from: "quiz".into(),
+                    to: "idel".into(),
+                },
+            ),
+            (
+                three_states()
+                    .timeout("quiz", idle())
+                    .timeout("quiz", idle()),
+                BuildError::DuplicateTimeout("quiz".into()),
+            ),
+            (
+                three_states().timeout("quiz", StateTimeout::new(Default::default(), "idle")),
+                BuildError::ZeroTimeout("quiz".into()),
+            ),
+        ];
+        for (builder, expected) in cases {
+            assert_eq!(builder.build().unwrap_err(), expected);
+        }
+        // idle → teaching → (timeout) quiz: every state reached.
+        let bot = three_states()
+            .transitions("idle", ["teaching"])
+            .timeout("teaching", StateTimeout::new(five, "quiz"))
+            .timeout("quiz", idle())
+            .build()
+            .expect("valid");
+        assert_eq!(
+            bot.timeout_of("teaching").map(StateTimeout::target),
+            Some("quiz")
+        );
+        assert!(bot.timeout_of("idle").is_none());
+        assert!(bot.has_timeouts());
+        let graph = bot.graph();
+        let labelled: Vec<(&str, &str, Option<&str>)> = graph
+            .edges()
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str(), e.label.as_deref()))
+            .collect();
+        assert_eq!(
+            labelled,
+            [
+                ("idle", "teaching", None),
+                ("quiz", "idle", Some("after 5m")),
+                ("teaching", "quiz", Some("after 5m")),
+            ]
+        );
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub enum EventKind {
     MembersLeft(Vec<Member>),
     /// An event the model does not normalize; keeps the platform's own name for it.
     Other(String),
+    /// No event came for as long as the state's [`StateTimeout`](crate::StateTimeout) waits:
+    /// what its handler sees (the context's state is the one that timed out).
+    TimedOut {
+        /// How long the conversation was silent.
+        after: std::time::Duration,
+    },
 }
 
 /// A posted message.
@@ -218,14 +224,15 @@ impl Member {
 }
 
 impl EventKind {
-    /// A short name for logs: `message`, `members_joined`, `members_left`, or the platform's
-    /// own name for an [`Other`](EventKind::Other) event.
+    /// A short name for logs: `message`, `members_joined`, `members_left`, `timed_out`, or the
+    /// platform's own name for an [`Other`](EventKind::Other) event.
     pub fn name(&self) -> &str {
         match self {
             Self::Message(_) => "message",
             Self::MembersJoined(_) => "members_joined",
             Self::MembersLeft(_) => "members_left",
             Self::Other(name) => name,
+            Self::TimedOut { .. } => "timed_out",
         }
     }
 }

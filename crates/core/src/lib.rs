@@ -35,6 +35,7 @@ mod reply;
 mod state;
 #[cfg(test)]
 mod test_support;
+mod timeout;
 
 pub use async_trait::async_trait;
 pub use bot::{Bot, DispatchError, Dispatched};
@@ -51,3 +52,4 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub use messenger::Messenger;
 pub use reply::{OutMessage, Reply, Transition};
 pub use state::{BotState, IntoStateName};
+pub use timeout::StateTimeout;

@@ -10,6 +10,8 @@
 //!   the real clients: they record what was sent, fail, slow down or rate-limit on demand.
 //! - [`webhook_receiver::Receiver`]: a user's service behind the HTTP outbox, verifying each
 //!   post as Standard Webhooks specify.
+//! - [`transcript::Transcript`]: conversation tests — a person says X, the bot answers Y, the
+//!   state is Z, minutes pass on a virtual clock that fires state timeouts — with no socket.
 //! - [`TestClient`]: drive a server's [`App`](botwire_server::App) in process, no socket.
 //! - [`redis_server::RedisServer`]: a `redis-server` of the test's own, on a free port.
 //! - [`bot_process::BotProcess`]: a bot started as its own process, found by its log, killed
@@ -55,6 +57,7 @@ pub mod proc_stats;
 pub mod raw;
 pub mod redis_server;
 pub mod tcp;
+pub mod transcript;
 pub mod webhook_receiver;
 pub mod wechatpadpro;
 pub mod wechatpadpro_api;

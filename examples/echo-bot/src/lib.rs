@@ -4,14 +4,17 @@
 //!   phrase it was taught gets the taught answer; any other text is echoed back; a picture, a
 //!   file or another message without text gets a line saying it reads only text.
 //! - **teaching**: `<phrase> => <answer>` learns it and goes back to idle; `cancel` goes back to
-//!   idle; anything else asks again and stays.
+//!   idle; anything else asks again and stays. After [`TEACH_TIMEOUT`] (or the binary's
+//!   `ECHO_BOT_TEACH_TIMEOUT`) without a message it goes back to idle by itself, saying so.
 //!
 //! What it learns is kept per conversation in the server's store (`Context::remember`): in the
 //! default embedded store it survives restarts.
 
 use botwire::middleware::IgnoreBots;
+use std::time::Duration;
+
 use botwire::prelude::*;
-use botwire::{BuildError, Member, MessageType};
+use botwire::{BuildError, Member, MessageType, StateTimeout};
 
 /// The initial state's name.
 pub const IDLE: &str = "idle";
@@ -40,6 +43,10 @@ impl BotState for Step {
 /// How its answer to a message without text begins: "I only read text, so I can't see that
 /// picture."
 pub const NOT_TEXT: &str = "I only read text, so I can't see";
+/// How long `teaching` waits for a lesson before it gives up.
+pub const TEACH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// What it says when it gives up waiting.
+pub const TIMED_OUT: &str = "Teaching timed out; say \"teach\" to start again.";
 /// What the bot says when asked to learn.
 pub const TEACH_PROMPT: &str = "Teach me: <phrase> => <answer> (or \"cancel\")";
 
@@ -61,11 +68,19 @@ fn normalize(phrase: &str) -> String {
         .to_lowercase()
 }
 
-/// The bot.
+/// The bot, leaving `teaching` after [`TEACH_TIMEOUT`].
 ///
 /// # Errors
 /// Never in practice: the states are fixed. The `Result` is the builder's.
 pub fn bot() -> Result<Bot, BuildError> {
+    bot_with(TEACH_TIMEOUT)
+}
+
+/// The bot, leaving `teaching` after `teach_timeout` without a message.
+///
+/// # Errors
+/// When `teach_timeout` is zero.
+pub fn bot_with(teach_timeout: Duration) -> Result<Bot, BuildError> {
     Bot::builder_for::<Step>()
         // Bots' messages are never answered, so two bots never echo each other forever.
         .middleware(IgnoreBots)
@@ -74,6 +89,10 @@ pub fn bot() -> Result<Bot, BuildError> {
         .state(Step::Teaching, Teaching)
         .transitions(Step::Idle, [Step::Teaching])
         .transitions(Step::Teaching, [Step::Idle])
+        .timeout(
+            Step::Teaching,
+            StateTimeout::new(teach_timeout, Step::Idle).saying(TIMED_OUT),
+        )
         .build()
 }
 

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -21,6 +22,21 @@ struct Args {
     /// A TOML config file (default: $BOTWIRE_CONFIG, if set).
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
+
+    /// How long the `teaching` state waits for a lesson before it says it timed out and goes
+    /// back to idle (`30s`, `5m`, `1h`).
+    #[arg(long, env = "ECHO_BOT_TEACH_TIMEOUT", value_name = "DURATION", default_value = "5m",
+          value_parser = teach_timeout)]
+    teach_timeout: Duration,
+}
+
+/// A duration above zero, as humantime writes it.
+fn teach_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err("must be above zero".to_owned()),
+        Err(error) => Err(format!("{error} (write it as 30s, 5m or 1h)")),
+    }
 }
 
 #[tokio::main]
@@ -45,6 +61,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => botwire::Server::from_config_file(path)?,
         None => botwire::Server::from_env()?,
     };
-    server.bot(echo_bot::bot()?).serve().await?;
+    server
+        .bot(echo_bot::bot_with(args.teach_timeout)?)
+        .serve()
+        .await?;
     Ok(())
 }
