@@ -2,7 +2,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use botwire::store::{EmbeddedOptions, EmbeddedStore, MemoryLedger, MemoryQueue, MemoryStateStore};
+use botwire::store::{
+    EmbeddedOptions, EmbeddedStore, MemoryLedger, MemoryQueue, MemoryStateStore, MemoryTimers,
+};
 use botwire_testkit::conformance;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -11,6 +13,7 @@ async fn memory_backends_conform() {
     conformance::state_store(MemoryStateStore::default).await;
     conformance::conversation_data(botwire::core::MemoryData::default).await;
     conformance::queue(|capacity| MemoryQueue::new(capacity, 100)).await;
+    conformance::timers(MemoryTimers::default).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,6 +34,7 @@ async fn the_embedded_store_conforms() {
     conformance::state_store(|| fresh(100)).await;
     conformance::conversation_data(|| fresh(100)).await;
     conformance::queue(fresh).await;
+    conformance::timers(|| fresh(100)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,6 +64,7 @@ async fn the_redis_store_conforms() {
     conformance::ledger(fresh).await;
     conformance::state_store(fresh).await;
     conformance::conversation_data(fresh).await;
+    conformance::timers(fresh).await;
 
     // One partition: the capacity is then the queue's, not a share of it.
     let runtime = tokio::runtime::Handle::current();

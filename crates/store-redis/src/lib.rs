@@ -1,7 +1,7 @@
 //! botwire's stores on Redis (or Valkey), for several instances sharing one server.
 //!
 //! [`RedisStore`] implements the delivery [`Ledger`](botwire_store::Ledger), the
-//! [`StateStore`](botwire_store::StateStore) and bots'
+//! [`StateStore`](botwire_store::StateStore), the [`Timers`](botwire_store::Timers) and bots'
 //! [`ConversationData`](botwire_core::ConversationData). Every atomic step is one Lua script on
 //! one key, so two instances that receive the same delivery run it once and both answer with
 //! the first one's bytes, and a state is saved by compare-and-swap on its version.
@@ -19,6 +19,8 @@
 //! | `<prefix>:{<digest>}:delivery` | hash | `s` = `F` (in flight, `t` = claim token; expires with the lease) or `D` (done: `c` status, `b` body; expires with the TTL) |
 //! | `<prefix>:{<conversation>}:state` | hash | `v` version, `s` state |
 //! | `<prefix>:{<conversation>}:data` | hash | one field per key a bot remembered |
+//! | `<prefix>:{timers}:generation`, `…:claim`, `…:state` | hashes | each conversation's timer (field `channel \n conversation`): its generation, the claim's end (ms), the state it times out of |
+//! | `<prefix>:{timers}:due` | sorted set | the same fields, scored by when they fall due (ms) |
 //!
 //! `<digest>` is the hex of the delivery key's 16-byte digest; `<conversation>` is the hex of
 //! `channel \n conversation`. Done deliveries expire by themselves; bound memory with Redis's
@@ -28,6 +30,7 @@ mod data;
 mod ledger;
 mod queue;
 mod state;
+mod timers;
 
 use std::sync::Arc;
 

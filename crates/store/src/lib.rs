@@ -6,6 +6,7 @@
 //!   for platforms that do not carry the state themselves.
 //! - [`Queue`]: deliveries of via-API platforms, acknowledged and waiting for a worker, in
 //!   per-conversation lanes; with retries and a dead-letter list that can be replayed.
+//! - [`Timers`]: when each conversation falls due to leave a state with a timeout.
 //!
 //! All are async and fallible, and name no backend type, so durable and networked backends
 //! implement them without changing callers. [`MemoryLedger`], [`MemoryStateStore`] and
@@ -21,8 +22,10 @@ mod ledger;
 mod memory_ledger;
 mod memory_queue;
 mod memory_state;
+mod memory_timers;
 mod queue;
 mod state;
+mod timers;
 
 #[cfg(feature = "embedded")]
 pub use embedded::{EmbeddedOptions, EmbeddedStore};
@@ -39,5 +42,7 @@ pub use ledger::{CachedResponse, Claim, ClaimToken, Ledger, Waited};
 pub use memory_ledger::{LedgerLimits, MemoryLedger};
 pub use memory_queue::{DEFAULT_CAPACITY, DEFAULT_DEAD_LETTERS, MemoryQueue};
 pub use memory_state::MemoryStateStore;
+pub use memory_timers::MemoryTimers;
 pub use queue::{DeadLetter, Job, JobId, KEPT_FULL, Kept, NewJob, Queue, QueueStats};
 pub use state::{StateStore, Versioned};
+pub use timers::{DueTimer, Timer, Timers, epoch_ms, from_epoch_ms};

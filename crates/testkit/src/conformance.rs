@@ -12,6 +12,7 @@
 //! conformance::state_store(MemoryStateStore::default).await;
 //! conformance::conversation_data(MemoryData::default).await;
 //! conformance::queue(|capacity| MemoryQueue::new(capacity, 100)).await;
+//! conformance::timers(botwire_store::MemoryTimers::default).await;
 //! # }
 //! ```
 //!
@@ -23,12 +24,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use botwire_core::ConversationData;
 use botwire_store::{
-    CachedResponse, Claim, ClaimToken, ConversationKey, DeliveryKey, JobId, KEPT_FULL, Kept,
-    Ledger, NewJob, Queue, StateStore, StoreError, Versioned, Waited,
+    CachedResponse, Claim, ClaimToken, ConversationKey, DeliveryKey, DueTimer, JobId, KEPT_FULL,
+    Kept, Ledger, NewJob, Queue, StateStore, StoreError, Timer, Timers, Versioned, Waited,
 };
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -292,6 +293,162 @@ pub async fn state_store<S: StateStore, F: Fn() -> S>(fresh: F) {
         }
     }
     assert_eq!(won, 1, "states: one winner");
+}
+
+/// The timers' contract: one timer per conversation, replaced by `set`, listed when due and
+/// unclaimed (earliest first, at most `limit`), claimed by one caller at a time and again once
+/// the claim runs out, removed only while it is the generation named; whole milliseconds
+/// survive.
+pub async fn timers<T: Timers, F: Fn() -> T>(fresh: F) {
+    let timers = fresh();
+    // Whole milliseconds: backends keep no finer time.
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_millis(1_800_000_000_000);
+    let at = move |secs: u64| t0 + Duration::from_secs(secs);
+    let timer = |state: &str, due: u64, generation: u64| Timer {
+        state: state.to_owned(),
+        due_at: at(due),
+        generation,
+    };
+    let room = ConversationKey::new("ch", "room");
+    let other = ConversationKey::new("ch", "other");
+    let elsewhere = ConversationKey::new("ch2", "room");
+    assert_eq!(timers.get(&room).await.expect("timers: get"), None);
+    timers
+        .set(&room, &timer("teaching", 60, 1))
+        .await
+        .expect("timers: set");
+    timers
+        .set(&other, &timer("asking", 30, 7))
+        .await
+        .expect("timers: set");
+    timers
+        .set(&elsewhere, &timer("quiz", 90, 3))
+        .await
+        .expect("timers: set");
+    assert_eq!(
+        timers.get(&room).await.expect("timers: get"),
+        Some(timer("teaching", 60, 1))
+    );
+
+    let due = |now: u64, limit: usize| {
+        let timers = &timers;
+        async move { timers.due(at(now), limit).await.expect("timers: due") }
+    };
+    assert_eq!(due(29, 10).await, [], "timers: nothing due yet");
+    assert_eq!(
+        due(60, 10).await,
+        [
+            DueTimer::new("ch", "other", timer("asking", 30, 7)),
+            DueTimer::new("ch", "room", timer("teaching", 60, 1)),
+        ],
+        "timers: due ones, earliest first"
+    );
+    assert_eq!(due(600, 1).await.len(), 1, "timers: at most the limit");
+
+    // An event resets the clock: the timer is replaced under a new generation.
+    timers
+        .set(&room, &timer("teaching", 120, 2))
+        .await
+        .expect("timers: set");
+    assert_eq!(
+        due(60, 10).await,
+        [DueTimer::new("ch", "other", timer("asking", 30, 7))],
+        "timers: the replaced one is gone from the due list"
+    );
+
+    // One claim at a time; another once it runs out; never of another generation.
+    let claim = |key: ConversationKey<'static>, generation: u64, now: u64, until: u64| {
+        let timers = &timers;
+        async move {
+            timers
+                .claim(&key, generation, at(now), at(until))
+                .await
+                .expect("timers: claim")
+        }
+    };
+    assert!(
+        !claim(ConversationKey::new("ch", "room"), 1, 130, 140).await,
+        "timers: old generation"
+    );
+    assert!(claim(ConversationKey::new("ch", "room"), 2, 130, 140).await);
+    assert!(
+        !claim(ConversationKey::new("ch", "room"), 2, 131, 150).await,
+        "timers: held"
+    );
+    assert_eq!(
+        due(135, 10).await.len(),
+        2,
+        "timers: claimed ones are not due"
+    );
+    assert!(
+        due(135, 10)
+            .await
+            .iter()
+            .all(|d| d.conversation != "room" || d.channel != "ch"),
+        "timers: claimed ones are not listed"
+    );
+    assert!(
+        due(140, 10)
+            .await
+            .iter()
+            .any(|d| d.key() == ConversationKey::new("ch", "room")),
+        "timers: a claim that ran out frees it"
+    );
+    assert!(
+        claim(ConversationKey::new("ch", "room"), 2, 140, 200).await,
+        "timers: claimed again"
+    );
+    assert!(
+        !claim(ConversationKey::new("ch", "none"), 1, 0, 10).await,
+        "timers: no timer"
+    );
+    // Setting it anew drops the claim.
+    timers
+        .set(&room, &timer("teaching", 150, 3))
+        .await
+        .expect("timers: set");
+    assert!(claim(ConversationKey::new("ch", "room"), 3, 150, 160).await);
+
+    assert!(
+        !timers.remove(&room, Some(2)).await.expect("timers: remove"),
+        "timers: only the generation named"
+    );
+    assert!(timers.remove(&room, Some(3)).await.expect("timers: remove"));
+    assert_eq!(timers.get(&room).await.expect("timers: get"), None);
+    assert!(!timers.remove(&room, None).await.expect("timers: remove"));
+    assert!(
+        timers.remove(&other, None).await.expect("timers: remove"),
+        "timers: any generation"
+    );
+    assert_eq!(
+        due(10_000, 10).await,
+        [DueTimer::new("ch2", "room", timer("quiz", 90, 3))],
+        "timers: channels do not share conversations"
+    );
+
+    // One winner among concurrent claims.
+    let timers = Arc::new(fresh());
+    let race = ConversationKey::new("ch", "race");
+    timers
+        .set(&race, &timer("s", 0, 9))
+        .await
+        .expect("timers: set");
+    let racers: Vec<_> = (0..16)
+        .map(|_| {
+            let timers = timers.clone();
+            tokio::spawn(async move {
+                timers
+                    .claim(&ConversationKey::new("ch", "race"), 9, at(1), at(100))
+                    .await
+                    .expect("timers: claim")
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        won += usize::from(racer.await.expect("a racer"));
+    }
+    assert_eq!(won, 1, "timers: one winner");
 }
 
 /// Conversation data's contract: values scoped by channel and conversation, overwritten by a

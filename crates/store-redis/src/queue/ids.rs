@@ -1,6 +1,6 @@
 //! Job ids as stream positions: an entry id and its partition in one `u64`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use botwire_store::JobId;
 
@@ -9,9 +9,7 @@ pub(super) const PARTITION_BITS: u32 = 6;
 pub(super) const DEAD_ONLY: u64 = 63;
 
 pub(super) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    botwire_store::epoch_ms(SystemTime::now())
 }
 
 /// A job id from a stream entry id (`<ms>-<seq>`) and its partition.

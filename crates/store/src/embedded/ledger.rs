@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -34,9 +34,7 @@ use crate::{CachedResponse, Claim, ClaimToken, DeliveryKey, Ledger, StoreError, 
 const PURGE_BATCH: usize = 1000;
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    crate::epoch_ms(SystemTime::now())
 }
 
 impl EmbeddedStore {

@@ -18,6 +18,7 @@ mod queue;
 mod state;
 mod store;
 mod tables;
+mod timers;
 mod writer;
 
 pub use options::EmbeddedOptions;

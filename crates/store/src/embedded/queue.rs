@@ -40,8 +40,7 @@ fn note_id(tables: &mut Tables<'_>, id: JobId) -> Result<(), StoreError> {
 }
 
 fn ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    crate::epoch_ms(at)
 }
 
 fn stored(job: &Job) -> StoredJob<'_> {

@@ -42,6 +42,14 @@ pub(super) type StateValue = (u64, &'static str);
 /// Conversation data: `channel \n conversation \n key` → value.
 pub(super) const DATA: TableDefinition<'_, &str, &str> = TableDefinition::new("conversation_data");
 
+/// State timers: `channel \n conversation` → (generation, due at, claimed until (ms since the
+/// epoch, 0 when unclaimed), state).
+pub(super) const TIMERS: TableDefinition<'_, &str, TimerValue> = TableDefinition::new("timers");
+pub(super) type TimerValue = (u64, u64, u64, &'static str);
+/// The timers by due time: (due at, `channel \n conversation`).
+pub(super) const TIMERS_DUE: TableDefinition<'_, (u64, &str), ()> =
+    TableDefinition::new("timers_due");
+
 /// The batch's tables, opened on first use. Dropped before the transaction commits.
 pub(super) struct Tables<'tx> {
     tx: &'tx WriteTransaction,
@@ -51,6 +59,8 @@ pub(super) struct Tables<'tx> {
     last_id: Option<Table<'tx, (), u64>>,
     states: Option<Table<'tx, &'static str, StateValue>>,
     data: Option<Table<'tx, &'static str, &'static str>>,
+    timers: Option<Table<'tx, &'static str, TimerValue>>,
+    timers_due: Option<Table<'tx, (u64, &'static str), ()>>,
 }
 
 impl<'tx> Tables<'tx> {
@@ -63,6 +73,8 @@ impl<'tx> Tables<'tx> {
             last_id: None,
             states: None,
             data: None,
+            timers: None,
+            timers_due: None,
         }
     }
 
@@ -100,6 +112,22 @@ impl<'tx> Tables<'tx> {
         &mut self,
     ) -> Result<&mut Table<'tx, &'static str, &'static str>, StoreError> {
         open(&mut self.data, self.tx, DATA)
+    }
+}
+
+impl<'tx> Tables<'tx> {
+    /// The conversations' timers.
+    pub(super) fn timers(
+        &mut self,
+    ) -> Result<&mut Table<'tx, &'static str, TimerValue>, StoreError> {
+        open(&mut self.timers, self.tx, TIMERS)
+    }
+
+    /// The timers by due time.
+    pub(super) fn timers_due(
+        &mut self,
+    ) -> Result<&mut Table<'tx, (u64, &'static str), ()>, StoreError> {
+        open(&mut self.timers_due, self.tx, TIMERS_DUE)
     }
 }
 
