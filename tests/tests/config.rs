@@ -228,10 +228,15 @@ fn queue_and_admin_settings_are_read_and_checked() {
         env(&[
             ("BOTWIRE_QUEUE_CAPACITY", "50"),
             ("BOTWIRE_QUEUE_MAX_ATTEMPTS", "2"),
+            ("BOTWIRE_QUEUE_TIMER_POLL", "250ms"),
         ]),
     )
     .expect("valid");
     assert_eq!(settings.workers.workers, 4);
+    assert_eq!(
+        settings.workers.timer_poll,
+        std::time::Duration::from_millis(250)
+    );
     assert_eq!(settings.workers.capacity, 50);
     assert_eq!(settings.workers.max_attempts, 2);
     assert_eq!(
@@ -261,6 +266,10 @@ fn queue_and_admin_settings_are_read_and_checked() {
         (
             &[("BOTWIRE_QUEUE_COLOUR", "red")][..],
             "BOTWIRE_QUEUE_COLOUR",
+        ),
+        (
+            &[("BOTWIRE_QUEUE_TIMER_POLL", "0s")][..],
+            "BOTWIRE_QUEUE_TIMER_POLL",
         ),
         (
             &[("BOTWIRE_ADMIN_LISTEN", "everywhere")][..],

@@ -190,6 +190,16 @@ impl App {
             .any(|r| r.adapter.mode() == Mode::ViaApi || r.outbox.delivers())
     }
 
+    /// Whether a channel's bot has state timeouts that this server runs: those of via-API
+    /// channels, whose state it keeps. (A platform that carries the state, as FUNTEK does,
+    /// would send the old state again with its next delivery.)
+    pub(crate) fn needs_timers(&self) -> bool {
+        self.inner
+            .by_channel
+            .values()
+            .any(|r| r.adapter.mode() == Mode::ViaApi && r.bot.has_timeouts())
+    }
+
     /// Handlers still running after their request was answered (late ones).
     pub(crate) fn tasks(&self) -> &TaskTracker {
         &self.inner.tasks
@@ -209,6 +219,10 @@ impl App {
 
     pub(crate) fn data(&self) -> &Arc<dyn ConversationData> {
         &self.inner.stores.data
+    }
+
+    pub(crate) fn timers(&self) -> &Arc<dyn botwire_store::Timers> {
+        &self.inner.stores.timers
     }
 
     pub(crate) fn log(&self) -> &Arc<DeliveryLog> {

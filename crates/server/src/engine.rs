@@ -11,7 +11,7 @@ use botwire_store::Ledger;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::{App, worker};
+use crate::{App, state_timers, worker};
 
 /// How often expired ledger entries are dropped.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
@@ -25,6 +25,8 @@ pub struct Engine {
     background: CancellationToken,
     workers: JoinSet<()>,
     purge: JoinHandle<()>,
+    /// The loop that queues state timeouts, when a bot has them.
+    timers: Option<JoinHandle<()>>,
 }
 
 /// What a stopped server left undone.
@@ -59,11 +61,15 @@ impl Engine {
                 workers.spawn(worker::run(app.clone(), background.clone()));
             }
         }
+        let timers = app
+            .needs_timers()
+            .then(|| tokio::spawn(state_timers::run(app.clone(), background.clone())));
         Self {
             app: app.clone(),
             background,
             workers,
             purge,
+            timers,
         }
     }
 
@@ -89,6 +95,11 @@ impl Engine {
         while self.workers.join_next().await.is_some() {}
         if let Err(error) = (&mut self.purge).await {
             tracing::error!(%error, "the purge loop ended abnormally");
+        }
+        if let Some(timers) = self.timers.take()
+            && let Err(error) = timers.await
+        {
+            tracing::error!(%error, "the state timers' loop ended abnormally");
         }
         unfinished(&self.app).await
     }

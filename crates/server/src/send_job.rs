@@ -1,16 +1,14 @@
 //! A message to send, as a queue job: a proactive message, or the reply of an in-response
 //! handler that missed its deadline. It takes the same durable path as the replies of via-API
 //! deliveries: the conversation's lane (so it keeps its place among that conversation's
-//! replies), retries, dead letters, replay, and survival across a crash.
-//!
-//! A job's body is opaque to the queue. A delivery's is the platform's verified raw body,
-//! which is never empty and begins as JSON, a form or text would; a send job's begins with
-//! [`MARK`], which starts with a NUL byte that no such body starts with. The mark makes the
-//! job self-describing in every store, without a field the stores would have to keep.
+//! replies), retries, dead letters, replay, and survival across a crash. Its body is marked as
+//! `job_body` says.
 
 use botwire_core::Reply;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+
+use crate::job_body;
 
 /// What a send job's body starts with.
 const MARK: &[u8] = b"\0botwire-send\0";
@@ -58,19 +56,13 @@ impl SendJob {
 
     /// The job body.
     pub(crate) fn encode(&self) -> Bytes {
-        let mut body = MARK.to_vec();
-        // A Reply is strings and JSON values: it always serializes.
-        if serde_json::to_writer(&mut body, self).is_err() {
-            body.truncate(MARK.len());
-        }
-        Bytes::from(body)
+        job_body::encode(MARK, self)
     }
 
-    /// The send job in `body`, `None` when `body` is a delivery's, or an error when it is a
-    /// send job that no longer decodes (written by an incompatible build).
+    /// The send job in `body`, `None` when `body` is not one, or an error when it is a send
+    /// job that no longer decodes (written by an incompatible build).
     pub(crate) fn decode(body: &[u8]) -> Option<Result<Self, serde_json::Error>> {
-        let json = body.strip_prefix(MARK)?;
-        Some(serde_json::from_slice(json))
+        job_body::decode(MARK, body)
     }
 }
 

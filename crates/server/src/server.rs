@@ -11,7 +11,7 @@ use botwire_core::{Bot, ConversationData};
 use botwire_platforms::HttpOutbox;
 use botwire_platforms::auth::Secret;
 use botwire_platforms::{ChannelSettings, Outbox, Platform, Platforms, RateLimits, SettingError};
-use botwire_store::{Intake, Ledger, Queue, StateStore};
+use botwire_store::{Intake, Ledger, Queue, StateStore, Timers};
 use ipnet::IpNet;
 
 use crate::admin::Access;
@@ -294,12 +294,12 @@ impl Server {
         self
     }
 
-    /// Keeps everything in `store`: the ledger, the states, the queue and what bots remember
-    /// (the embedded store does). A via-API delivery's job and its acknowledgement are then
-    /// written together, in one commit.
+    /// Keeps everything in `store`: the ledger, the states, the queue, the state timeouts'
+    /// timers and what bots remember (the embedded store does). A via-API delivery's job and
+    /// its acknowledgement are then written together, in one commit.
     pub fn store<S>(mut self, store: S) -> Self
     where
-        S: Ledger + StateStore + Queue + ConversationData + Intake + Clone,
+        S: Ledger + StateStore + Queue + ConversationData + Timers + Intake + Clone,
     {
         self.stores.all(store);
         self
@@ -332,6 +332,14 @@ impl Server {
     /// (default: the configured store, else memory).
     pub fn data(mut self, data: impl ConversationData) -> Self {
         self.stores.data = Some(Arc::new(data));
+        self
+    }
+
+    /// Keeps state timeouts' timers in `timers` (default: the configured store, else memory).
+    /// A store of your own given with [`store`](Self::store) keeps them only if given here
+    /// too; memory forgets them on restart.
+    pub fn timers(mut self, timers: impl Timers) -> Self {
+        self.stores.timers = Some(Arc::new(timers));
         self
     }
 

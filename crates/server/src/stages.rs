@@ -72,7 +72,7 @@ pub(crate) struct Handling<'a> {
     pub(crate) messenger: Arc<dyn Messenger>,
 }
 
-impl Handling<'_> {
+impl<'a> Handling<'a> {
     /// Runs the bot on `event` until `cancel_at`: a panic or an overrun fails this delivery
     /// only, and the server keeps serving.
     pub(crate) async fn run(
@@ -80,6 +80,22 @@ impl Handling<'_> {
         event: &Event,
         cancel_at: Instant,
     ) -> Result<Dispatched, HandlerFailure> {
+        let (route, state, cx) = self.context();
+        guarded(route, &state, cancel_at, route.bot.dispatch(&cx, event)).await
+    }
+
+    /// Times the conversation out of its state, under the same guard as [`run`](Self::run):
+    /// `None` when the state has no timeout (any more).
+    pub(crate) async fn time_out(
+        self,
+        cancel_at: Instant,
+    ) -> Result<Option<Dispatched>, HandlerFailure> {
+        let (route, state, cx) = self.context();
+        guarded(route, &state, cancel_at, route.bot.time_out(&cx)).await
+    }
+
+    /// The route, the state (for the handler's metrics) and the handler's context.
+    fn context(self) -> (&'a Route, Arc<str>, Context) {
         tracing::Span::current().record("state", &*self.state);
         let state = self.state.clone();
         let cx = Context::from_parts(ContextParts {
@@ -92,25 +108,35 @@ impl Handling<'_> {
         })
         .with_data(self.data)
         .with_messenger(self.messenger);
-        let dispatch = AssertUnwindSafe(self.route.bot.dispatch(&cx, event)).catch_unwind();
-        let started = Instant::now();
-        let ran = timeout_at(cancel_at, dispatch).await;
-        self.route.metrics.handled(&state, started.elapsed());
-        let failure = match ran {
-            Ok(Ok(Ok(dispatched))) => return Ok(dispatched),
-            Ok(Ok(Err(error))) => HandlerFailure::Failed(error),
-            Ok(Err(panic)) => HandlerFailure::Panicked(panic_message(&*panic).to_owned()),
-            Err(_) => HandlerFailure::TimedOut,
-        };
-        match &failure {
-            HandlerFailure::Failed(error) => tracing::warn!(%error, "the handler failed"),
-            HandlerFailure::Panicked(panic) => tracing::error!(panic, "the handler panicked"),
-            HandlerFailure::TimedOut => {
-                tracing::error!("the handler ran past its timeout and was cancelled");
-            }
-        }
-        Err(failure)
+        (self.route, state, cx)
     }
+}
+
+/// `work` (the bot, in `state`) until `cancel_at`, with panics caught and the handler's time
+/// measured for its state.
+async fn guarded<T>(
+    route: &Route,
+    state: &Arc<str>,
+    cancel_at: Instant,
+    work: impl Future<Output = Result<T, DispatchError>>,
+) -> Result<T, HandlerFailure> {
+    let started = Instant::now();
+    let ran = timeout_at(cancel_at, AssertUnwindSafe(work).catch_unwind()).await;
+    route.metrics.handled(state, started.elapsed());
+    let failure = match ran {
+        Ok(Ok(Ok(done))) => return Ok(done),
+        Ok(Ok(Err(error))) => HandlerFailure::Failed(error),
+        Ok(Err(panic)) => HandlerFailure::Panicked(panic_message(&*panic).to_owned()),
+        Err(_) => HandlerFailure::TimedOut,
+    };
+    match &failure {
+        HandlerFailure::Failed(error) => tracing::warn!(%error, "the handler failed"),
+        HandlerFailure::Panicked(panic) => tracing::error!(panic, "the handler panicked"),
+        HandlerFailure::TimedOut => {
+            tracing::error!("the handler ran past its timeout and was cancelled");
+        }
+    }
+    Err(failure)
 }
 
 /// Why a handler produced no reply. Its delivery is retried: by the sender (in-response), or

@@ -11,7 +11,8 @@ use botwire_platforms::auth::Secret;
 #[cfg(feature = "embedded")]
 use botwire_store::{EmbeddedOptions, EmbeddedStore};
 use botwire_store::{
-    Intake, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, Queue, StateStore,
+    Intake, Ledger, MemoryLedger, MemoryQueue, MemoryStateStore, MemoryTimers, Queue, StateStore,
+    Timers,
 };
 #[cfg(feature = "redis")]
 use botwire_store_redis::{RedisOptions, RedisStore};
@@ -27,6 +28,8 @@ pub(crate) struct Stores {
     pub(crate) queue: Arc<dyn Queue>,
     /// What bots remember per conversation (`Context::recall`/`remember`).
     pub(crate) data: Arc<dyn ConversationData>,
+    /// When conversations fall due to leave a state with a timeout.
+    pub(crate) timers: Arc<dyn Timers>,
     /// The ledger and the queue as one store, when they are: it writes a job and its
     /// acknowledgement together.
     pub(crate) intake: Option<Arc<dyn Intake>>,
@@ -40,6 +43,7 @@ pub(crate) struct StorePlan {
     pub(crate) states: Option<Arc<dyn StateStore>>,
     pub(crate) queue: Option<Arc<dyn Queue>>,
     pub(crate) data: Option<Arc<dyn ConversationData>>,
+    pub(crate) timers: Option<Arc<dyn Timers>>,
     /// Set with `Server::store`: the ledger and the queue are this one store.
     pub(crate) intake: Option<Arc<dyn Intake>>,
     /// The store of the settings, for every slot still empty.
@@ -104,12 +108,13 @@ impl StorePlan {
     /// Every slot is `store`'s, which writes a job and its acknowledgement together.
     pub(crate) fn all<S>(&mut self, store: S)
     where
-        S: Ledger + StateStore + Queue + ConversationData + Intake + Clone,
+        S: Ledger + StateStore + Queue + ConversationData + Timers + Intake + Clone,
     {
         self.ledger = Some(Arc::new(store.clone()));
         self.states = Some(Arc::new(store.clone()));
         self.queue = Some(Arc::new(store.clone()));
         self.data = Some(Arc::new(store.clone()));
+        self.timers = Some(Arc::new(store.clone()));
         self.intake = Some(Arc::new(store));
     }
 
@@ -123,6 +128,7 @@ impl StorePlan {
             && self.states.is_some()
             && self.queue.is_some()
             && self.data.is_some()
+            && self.timers.is_some()
     }
 
     /// Opens or connects to the configured store when a slot is left for it, and fills the
@@ -180,13 +186,14 @@ impl StorePlan {
     #[cfg(any(feature = "embedded", feature = "redis"))]
     fn fill<S>(&mut self, store: S) -> bool
     where
-        S: Ledger + StateStore + Queue + ConversationData + Clone,
+        S: Ledger + StateStore + Queue + ConversationData + Timers + Clone,
     {
         let both = self.ledger.is_none() && self.queue.is_none();
         self.ledger.get_or_insert_with(|| Arc::new(store.clone()));
         self.states.get_or_insert_with(|| Arc::new(store.clone()));
         self.queue.get_or_insert_with(|| Arc::new(store.clone()));
-        self.data.get_or_insert_with(|| Arc::new(store));
+        self.data.get_or_insert_with(|| Arc::new(store.clone()));
+        self.timers.get_or_insert_with(|| Arc::new(store));
         both
     }
 
@@ -203,6 +210,9 @@ impl StorePlan {
                 Arc::new(MemoryQueue::new(workers.capacity, workers.dead_letters))
             }),
             data: self.data.unwrap_or_else(|| Arc::new(MemoryData::default())),
+            timers: self
+                .timers
+                .unwrap_or_else(|| Arc::new(MemoryTimers::default())),
             intake: self.intake,
         }
     }

@@ -21,6 +21,8 @@ use crate::delivery_log::{Outcome, Record};
 use crate::route::Route;
 use crate::send_job::SendJob;
 use crate::stages::{HandlerFailure, Handling};
+use crate::state_timers;
+use crate::timeout_job::TimeoutJob;
 
 /// The first and the longest wait between attempts to record a job's outcome with a queue
 /// that cannot be reached.
@@ -67,6 +69,8 @@ enum Attempt {
         /// The state before and after (none for a message sent by itself).
         states: Option<(String, Option<String>)>,
     },
+    /// Nothing to do, for this reason (a timeout an event overtook).
+    Skipped(&'static str),
     /// Failed; `progress` is the reply awaiting delivery, if the handler got that far.
     Failed {
         error: AttemptError,
@@ -122,10 +126,28 @@ impl AttemptError {
     }
 }
 
-/// What a job is: a delivery to handle, or a message to send.
+/// What a job is: a delivery to handle, a message to send, or a state timeout to run.
 enum Work {
     Delivery(Box<Inbound>),
     Send(SendJob),
+    Timeout(TimeoutJob),
+}
+
+/// What the bot runs for in an attempt: an event, or its state's timeout.
+#[derive(Clone, Copy)]
+enum Trigger<'a> {
+    Event(&'a Inbound),
+    TimedOut(&'a TimeoutJob),
+}
+
+impl<'a> Trigger<'a> {
+    /// The delivery-log name of what happened.
+    fn kind(self) -> &'a str {
+        match self {
+            Self::Event(inbound) => inbound.event.kind().name(),
+            Self::TimedOut(_) => "timed_out",
+        }
+    }
 }
 
 async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
@@ -143,8 +165,11 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
         return;
     };
     let platform = route.adapter.platform();
-    let work = match SendJob::decode(&job.body) {
-        Some(Ok(send)) => Work::Send(send),
+    let work = match SendJob::decode(&job.body)
+        .map(|send| send.map(Work::Send))
+        .or_else(|| TimeoutJob::decode(&job.body).map(|timeout| timeout.map(Work::Timeout)))
+    {
+        Some(Ok(work)) => work,
         Some(Err(_)) => {
             bury(
                 app,
@@ -175,10 +200,14 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
         },
     };
     let (attempt, kind) = match &work {
-        Work::Delivery(inbound) => (
-            attempt(app, &route, inbound, &job).await,
-            inbound.event.kind().name(),
-        ),
+        Work::Delivery(inbound) => {
+            let trigger = Trigger::Event(inbound);
+            (attempt(app, &route, &job, trigger).await, trigger.kind())
+        }
+        Work::Timeout(timeout) => {
+            let trigger = Trigger::TimedOut(timeout);
+            (attempt(app, &route, &job, trigger).await, trigger.kind())
+        }
         Work::Send(send) => (send_attempt(app, &route, &job, send).await, send.kind()),
     };
     let record = |outcome: Outcome, attempts: u32| {
@@ -199,6 +228,17 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
             }
             app.log().record(line);
             tracing::info!("delivered");
+            let finished = settle(app, stop, "mark the job finished", || {
+                app.queue().finish(job.id)
+            });
+            if let Err(error) = finished.await {
+                tracing::warn!(%error, "could not mark the job finished");
+            }
+        }
+        Attempt::Skipped(why) => {
+            app.log()
+                .record(record(Outcome::Ignored, job.attempts + 1).detail(why));
+            tracing::info!(why, "nothing to do");
             let finished = settle(app, stop, "mark the job finished", || {
                 app.queue().finish(job.id)
             });
@@ -258,20 +298,21 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
     }
 }
 
-/// One attempt: run the handler (unless an earlier attempt's checkpoint is waiting), store the
-/// checkpoint, save the state, send.
-async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Attempt {
+/// One attempt: run the bot (unless an earlier attempt's checkpoint is waiting), store the
+/// checkpoint, save the state, set the conversation's timer, send.
+async fn attempt(app: &App, route: &Route, job: &Job, trigger: Trigger<'_>) -> Attempt {
     let failed = |error: AttemptError, progress: Option<Bytes>, states| Attempt::Failed {
         error,
         progress,
         states,
     };
     let timeout = app.workers().handler_timeout;
-    let (checkpoint, progress) = match resume(app, route, inbound, job) {
+    let (checkpoint, progress) = match resume(app, route, job, trigger.kind()) {
         Some(checkpoint) => (checkpoint, job.progress.clone()),
         None => {
-            let checkpoint = match dispatch(app, route, inbound).await {
-                Ok(checkpoint) => checkpoint,
+            let checkpoint = match dispatch(app, route, job, trigger).await {
+                Ok(Ran::Checkpoint(checkpoint)) => checkpoint,
+                Ok(Ran::Overtaken(why)) => return Attempt::Skipped(why),
                 Err(error) => return failed(error, None, None),
             };
             let progress = checkpoint.encode();
@@ -293,7 +334,7 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
         checkpoint.to.as_ref().map(|(to, _)| to.clone()),
     );
     if let Some((to, expected)) = &checkpoint.to {
-        let key = ConversationKey::new(&route.name, &inbound.conversation);
+        let key = ConversationKey::new(&route.name, &job.conversation);
         let save = conversation_state::save(app.states(), &key, to, *expected);
         let saved = match tokio::time::timeout(timeout, save).await {
             Ok(saved) => saved.map_err(AttemptError::State),
@@ -306,34 +347,51 @@ async fn attempt(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Atte
             return failed(error, progress, Some(states));
         }
     }
+    let now_in = states.1.as_deref().unwrap_or(&states.0);
+    let fired = match trigger {
+        Trigger::TimedOut(timeout) => Some(timeout.generation),
+        Trigger::Event(_) => None,
+    };
+    let reset = state_timers::reset(app, route, &job.conversation, &states.0, now_in, fired);
+    if let Err(error) = bounded("timers", timeout, reset).await {
+        return failed(error, progress, Some(states));
+    }
     let Some(text) = checkpoint.reply.out_message().map(|m| m.body().to_owned()) else {
         return Attempt::Done {
             reply: None,
             states: Some(states),
         };
     };
-    let outgoing = Outgoing::new(
-        &*route.name,
-        route.adapter.platform(),
-        &inbound.conversation,
-        &inbound.delivery_id,
-        inbound.event.clone(),
-        checkpoint.reply,
-    );
+    let outgoing = match trigger {
+        Trigger::Event(inbound) => Outgoing::new(
+            &*route.name,
+            route.adapter.platform(),
+            &inbound.conversation,
+            &inbound.delivery_id,
+            inbound.event.clone(),
+            checkpoint.reply,
+        ),
+        Trigger::TimedOut(_) => Outgoing::proactive(
+            &*route.name,
+            route.adapter.platform(),
+            &job.conversation,
+            &job.delivery_id,
+            checkpoint.reply,
+        ),
+    };
     send_through(app, route, &outgoing, Some(text), progress, Some(states)).await
 }
 
 /// The checkpoint an earlier attempt stored with `job`, if any. One that does not decode (a
 /// newer botwire's, or damaged) is logged and counted in the delivery log, and the handler
 /// runs again: the reply may then go out twice, but the delivery is neither stuck nor dropped.
-fn resume(app: &App, route: &Route, inbound: &Inbound, job: &Job) -> Option<Checkpoint> {
+fn resume(app: &App, route: &Route, job: &Job, kind: &str) -> Option<Checkpoint> {
     let progress = job.progress.as_ref()?;
     match Checkpoint::decode(progress) {
         Ok(checkpoint) => Some(checkpoint),
         Err(error) => {
             tracing::error!(%error, "running the handler again");
             // Named by the job's ids, as the attempt's other records are.
-            let kind = inbound.event.kind().name();
             app.log().record(
                 Record::new(
                     &route.name,
@@ -393,10 +451,24 @@ async fn send_attempt(app: &App, route: &Route, job: &Job, send: &SendJob) -> At
     send_through(app, route, &outgoing, text, None, None).await
 }
 
-/// Runs the bot in the stored state; the state it moves to is saved by the caller, after the
-/// checkpoint.
-async fn dispatch(app: &App, route: &Route, inbound: &Inbound) -> Result<Checkpoint, AttemptError> {
-    let key = ConversationKey::new(&route.name, &inbound.conversation);
+/// What running the bot came to.
+enum Ran {
+    /// Its reply and the state to save, for the caller to keep and carry out.
+    Checkpoint(Checkpoint),
+    /// A timeout that an event overtook: nothing ran.
+    Overtaken(&'static str),
+}
+
+/// Runs the bot in the stored state on `trigger`; the state it moves to is saved by the
+/// caller, after the checkpoint. A timeout runs only while its timer is still the
+/// conversation's: an event handled since it fell due set the timer anew or removed it.
+async fn dispatch(
+    app: &App,
+    route: &Route,
+    job: &Job,
+    trigger: Trigger<'_>,
+) -> Result<Ran, AttemptError> {
+    let key = ConversationKey::new(&route.name, &job.conversation);
     let timeout = app.workers().handler_timeout;
     let stored = bounded("state store", timeout, app.states().load(&key)).await?;
     let state = route
@@ -404,23 +476,57 @@ async fn dispatch(app: &App, route: &Route, inbound: &Inbound) -> Result<Checkpo
         .current_state(stored.as_ref().map(|v| v.state.as_str()));
     let handling = Handling {
         route,
-        conversation: &inbound.conversation,
-        delivery_id: &inbound.delivery_id,
+        conversation: &job.conversation,
+        delivery_id: &job.delivery_id,
         state: state.clone(),
         deadline: std::time::Instant::now() + timeout,
         data: app.data().clone(),
         messenger: app.messenger(),
     };
-    let dispatched = handling
-        .run(&inbound.event, Instant::now() + timeout)
-        .await?;
+    let cancel_at = Instant::now() + timeout;
+    let dispatched = match trigger {
+        Trigger::Event(inbound) => handling.run(&inbound.event, cancel_at).await?,
+        Trigger::TimedOut(due) => {
+            let current = bounded("timers", timeout, app.timers().get(&key)).await?;
+            if current.is_none_or(|timer| timer.generation != due.generation) {
+                return Ok(Ran::Overtaken("an event came before the timeout"));
+            }
+            if *state != *due.state {
+                bounded(
+                    "timers",
+                    timeout,
+                    app.timers().remove(&key, Some(due.generation)),
+                )
+                .await?;
+                return Ok(Ran::Overtaken(
+                    "the conversation left the state that timed out",
+                ));
+            }
+            match handling.time_out(cancel_at).await? {
+                Some(dispatched) => dispatched,
+                None => {
+                    bounded(
+                        "timers",
+                        timeout,
+                        app.timers().remove(&key, Some(due.generation)),
+                    )
+                    .await?;
+                    return Ok(Ran::Overtaken("the state has no timeout any more"));
+                }
+            }
+        }
+    };
     let to = dispatched.changed.then(|| {
         (
             dispatched.next_state.to_string(),
             stored.as_ref().map(|v| v.version),
         )
     });
-    Ok(Checkpoint::new(dispatched.reply, state.to_string(), to))
+    Ok(Ran::Checkpoint(Checkpoint::new(
+        dispatched.reply,
+        state.to_string(),
+        to,
+    )))
 }
 
 /// What `store` answers, or why it did not within `timeout` (a hanging store must not hold a

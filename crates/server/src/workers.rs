@@ -24,6 +24,9 @@ pub struct Workers {
     pub retry_max: Duration,
     /// How long a handler may run before the attempt counts as failed.
     pub handler_timeout: Duration,
+    /// How often the store is asked for state timeouts that fell due (default 1 s): a timeout
+    /// fires at most this late. Only a bot with state timeouts asks.
+    pub timer_poll: Duration,
 }
 
 impl Default for Workers {
@@ -36,6 +39,7 @@ impl Default for Workers {
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(5 * 60),
             handler_timeout: Duration::from_secs(30),
+            timer_poll: Duration::from_secs(1),
         }
     }
 }
@@ -74,6 +78,13 @@ impl Workers {
     #[must_use]
     pub fn with_handler_timeout(mut self, timeout: Duration) -> Self {
         self.handler_timeout = timeout;
+        self
+    }
+
+    /// Sets [`timer_poll`](Self::timer_poll).
+    #[must_use]
+    pub fn with_timer_poll(mut self, every: Duration) -> Self {
+        self.timer_poll = every;
         self
     }
 

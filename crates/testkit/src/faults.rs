@@ -17,13 +17,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use botwire_platforms::{Outbox, OutboxError, Outgoing};
 use botwire_store::{
-    CachedResponse, Claim, ClaimToken, ConversationKey, DeadLetter, DeliveryKey, Job, JobId, Kept,
-    Ledger, NewJob, Queue, QueueStats, StateStore, StoreError, Versioned, Waited,
+    CachedResponse, Claim, ClaimToken, ConversationKey, DeadLetter, DeliveryKey, DueTimer, Job,
+    JobId, Kept, Ledger, NewJob, Queue, QueueStats, StateStore, StoreError, Timer, Timers,
+    Versioned, Waited,
 };
 use tokio::sync::watch;
 
@@ -210,6 +211,44 @@ impl<S: StateStore> StateStore for Faulty<S> {
     async fn ping(&self) -> Result<(), StoreError> {
         self.faults.store().await?;
         self.inner.ping().await
+    }
+}
+
+#[async_trait]
+impl<T: Timers> Timers for Faulty<T> {
+    async fn set(&self, key: &ConversationKey<'_>, timer: &Timer) -> Result<(), StoreError> {
+        self.faults.store().await?;
+        self.inner.set(key, timer).await
+    }
+
+    async fn get(&self, key: &ConversationKey<'_>) -> Result<Option<Timer>, StoreError> {
+        self.faults.store().await?;
+        self.inner.get(key).await
+    }
+
+    async fn remove(
+        &self,
+        key: &ConversationKey<'_>,
+        generation: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        self.faults.store().await?;
+        self.inner.remove(key, generation).await
+    }
+
+    async fn due(&self, now: SystemTime, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
+        self.faults.store().await?;
+        self.inner.due(now, limit).await
+    }
+
+    async fn claim(
+        &self,
+        key: &ConversationKey<'_>,
+        generation: u64,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.faults.store().await?;
+        self.inner.claim(key, generation, now, until).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! while Chatwork deliveries arrive (Chatwork never resends), and started again on the same
 //! data directory: every acknowledged delivery gets its reply, and what the bot was taught
 //! before the kill is still known. Two instances sharing Redis: one is killed, and the other
-//! finishes its work.
+//! finishes its work. A teaching timeout set before a kill reaches Chatwork once, after it.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -121,6 +121,42 @@ async fn kill_9_loses_nothing_acknowledged_and_keeps_what_was_taught() {
         replied.len(),
         twice
     );
+    bot.kill().await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_teaching_timeout_set_before_kill_9_reaches_chatwork_once_after_the_restart() {
+    let data = tempfile::tempdir().expect("a temp dir");
+    let dir = data.path().to_str().expect("a utf-8 path");
+    let settings = [
+        ("BOTWIRE_DATA_DIR", dir),
+        ("ECHO_BOT_TEACH_TIMEOUT", "1500ms"),
+        ("BOTWIRE_QUEUE_TIMER_POLL", "20ms"),
+    ];
+    let mut api = FakeApi::start().await;
+    let mut bot = start_with(&settings, &api).await;
+    assert_eq!(
+        send(bot.addr, "teach").await.expect("answered"),
+        StatusCode::OK
+    );
+    assert_eq!(reply(&mut api).await, echo_bot::TEACH_PROMPT);
+    bot.kill().await.expect("kill -9");
+
+    let mut bot = start_with(&settings, &api).await;
+    let mut timed_out = reply(&mut api).await;
+    if timed_out == echo_bot::TEACH_PROMPT {
+        // Killed after the prompt was sent but before its job was marked finished: the prompt
+        // goes out again (at least once), and the timer is set anew with it.
+        timed_out = reply(&mut api).await;
+    }
+    assert!(timed_out.contains("timed out"), "{timed_out}");
+    assert_eq!(timed_out, echo_bot::TIMED_OUT);
+    // Idle again, and the timeout came once: the next reply is the echo.
+    assert_eq!(
+        send(bot.addr, "ping").await.expect("answered"),
+        StatusCode::OK
+    );
+    assert_eq!(reply(&mut api).await, "ping");
     bot.kill().await.expect("stopped");
 }
 

@@ -162,7 +162,7 @@ const SERVER_KEYS: [&str; 10] = [
     "tls_key",
 ];
 const QUEUE_PREFIX: &str = "QUEUE_";
-const QUEUE_KEYS: [&str; 7] = [
+const QUEUE_KEYS: [&str; 8] = [
     "workers",
     "capacity",
     "dead_letters",
@@ -170,6 +170,7 @@ const QUEUE_KEYS: [&str; 7] = [
     "retry_base",
     "retry_max",
     "handler_timeout",
+    "timer_poll",
 ];
 const CONFIG: &str = "CONFIG";
 const LIMIT_KEYS: [&str; 9] = [
@@ -547,6 +548,9 @@ fn workers(settings: &ChannelSettings) -> Result<Workers, ConfigError> {
     }
     if let Some(d) = settings.positive_duration("handler_timeout")? {
         workers.handler_timeout = d;
+    }
+    if let Some(d) = settings.positive_duration("timer_poll")? {
+        workers.timer_poll = d;
     }
     Ok(workers)
 }

@@ -27,10 +27,15 @@ pub(crate) enum Operation {
     DataGet,
     DataSet,
     DataEntries,
+    TimerSet,
+    TimerGet,
+    TimerRemove,
+    TimerDue,
+    TimerClaim,
 }
 
 impl Operation {
-    pub(crate) const ALL: [Self; 23] = [
+    pub(crate) const ALL: [Self; 28] = [
         Self::LedgerClaim,
         Self::LedgerComplete,
         Self::LedgerRelease,
@@ -54,6 +59,11 @@ impl Operation {
         Self::DataGet,
         Self::DataSet,
         Self::DataEntries,
+        Self::TimerSet,
+        Self::TimerGet,
+        Self::TimerRemove,
+        Self::TimerDue,
+        Self::TimerClaim,
     ];
 
     /// The `operation` label.
@@ -82,6 +92,11 @@ impl Operation {
             Self::DataGet => "data_get",
             Self::DataSet => "data_set",
             Self::DataEntries => "data_entries",
+            Self::TimerSet => "timer_set",
+            Self::TimerGet => "timer_get",
+            Self::TimerRemove => "timer_remove",
+            Self::TimerDue => "timer_due",
+            Self::TimerClaim => "timer_claim",
         }
     }
 

@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use botwire_core::{BoxError, ConversationData};
 use botwire_store::{
-    CachedResponse, Claim, ClaimToken, ConversationKey, DeadLetter, DeliveryKey, Intake, Job,
-    JobId, Kept, Ledger, NewJob, Queue, QueueStats, StateStore, StoreError, Versioned, Waited,
+    CachedResponse, Claim, ClaimToken, ConversationKey, DeadLetter, DeliveryKey, DueTimer, Intake,
+    Job, JobId, Kept, Ledger, NewJob, Queue, QueueStats, StateStore, StoreError, Timer, Timers,
+    Versioned, Waited,
 };
 use bytes::Bytes;
 
@@ -26,6 +27,7 @@ pub(crate) fn meter(stores: Stores, metrics: &Arc<Metrics>) -> Stores {
         states: Arc::new(Timed::new(stores.states, metrics)),
         queue: Arc::new(Timed::new(stores.queue, metrics)),
         data: Arc::new(Timed::new(stores.data, metrics)),
+        timers: Arc::new(Timed::new(stores.timers, metrics)),
         intake: stores
             .intake
             .map(|intake| Arc::new(Timed::new(intake, metrics)) as Arc<dyn Intake>),
@@ -170,6 +172,76 @@ impl StateStore for Timed<dyn StateStore> {
         's: 'at,
     {
         self.count(Operation::StatePing, self.inner.ping())
+    }
+}
+
+impl Timers for Timed<dyn Timers> {
+    fn set<'s, 'k, 'kk, 't, 'at>(
+        &'s self,
+        key: &'k ConversationKey<'kk>,
+        timer: &'t Timer,
+    ) -> Boxed<'at, Result<(), StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+        't: 'at,
+    {
+        self.count(Operation::TimerSet, self.inner.set(key, timer))
+    }
+
+    fn get<'s, 'k, 'kk, 'at>(
+        &'s self,
+        key: &'k ConversationKey<'kk>,
+    ) -> Boxed<'at, Result<Option<Timer>, StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+    {
+        self.count(Operation::TimerGet, self.inner.get(key))
+    }
+
+    fn remove<'s, 'k, 'kk, 'at>(
+        &'s self,
+        key: &'k ConversationKey<'kk>,
+        generation: Option<u64>,
+    ) -> Boxed<'at, Result<bool, StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+    {
+        self.count(Operation::TimerRemove, self.inner.remove(key, generation))
+    }
+
+    fn due<'s, 'at>(
+        &'s self,
+        now: SystemTime,
+        limit: usize,
+    ) -> Boxed<'at, Result<Vec<DueTimer>, StoreError>>
+    where
+        's: 'at,
+    {
+        self.count(Operation::TimerDue, self.inner.due(now, limit))
+    }
+
+    fn claim<'s, 'k, 'kk, 'at>(
+        &'s self,
+        key: &'k ConversationKey<'kk>,
+        generation: u64,
+        now: SystemTime,
+        until: SystemTime,
+    ) -> Boxed<'at, Result<bool, StoreError>>
+    where
+        's: 'at,
+        'k: 'at,
+        'kk: 'at,
+    {
+        self.count(
+            Operation::TimerClaim,
+            self.inner.claim(key, generation, now, until),
+        )
     }
 }
 
