@@ -2,7 +2,8 @@
 //! while Chatwork deliveries arrive (Chatwork never resends), and started again on the same
 //! data directory: every acknowledged delivery gets its reply, and what the bot was taught
 //! before the kill is still known. Two instances sharing Redis: one is killed, and the other
-//! finishes its work. A teaching timeout set before a kill reaches Chatwork once, after it.
+//! finishes its work. A teaching timeout set before a kill reaches Chatwork once, after it;
+//! with two instances on Redis, it reaches Chatwork once too.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -274,5 +275,43 @@ async fn two_instances_on_redis_one_killed_the_other_finishes_its_work() {
         replied.len(),
         twice
     );
+    second.kill().await.expect("stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_redis_send_the_teaching_timeout_to_chatwork_once() {
+    use botwire_testkit::redis_server::RedisServer;
+
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let url = redis.url();
+    let settings = [
+        ("BOTWIRE_STORE", url.as_str()),
+        ("BOTWIRE_REDIS_PREFIX", "timeout"),
+        ("ECHO_BOT_TEACH_TIMEOUT", "1s"),
+        ("BOTWIRE_QUEUE_TIMER_POLL", "20ms"),
+    ];
+    let mut api = FakeApi::start().await;
+    let mut first = start_with(&settings, &api).await;
+    let mut second = start_with(&settings, &api).await;
+    assert_eq!(
+        send(first.addr, "teach").await.expect("answered"),
+        StatusCode::OK
+    );
+    assert_eq!(reply(&mut api).await, echo_bot::TEACH_PROMPT);
+    // Both instances look for due timers every 20 ms; one of them sends it.
+    assert_eq!(reply(&mut api).await, echo_bot::TIMED_OUT);
+    assert_eq!(
+        send(second.addr, "ping").await.expect("answered"),
+        StatusCode::OK
+    );
+    assert_eq!(reply(&mut api).await, "ping", "the timeout came once");
+    assert_eq!(
+        send(first.addr, "pong").await.expect("answered"),
+        StatusCode::OK
+    );
+    assert_eq!(reply(&mut api).await, "pong");
+    first.kill().await.expect("stopped");
     second.kill().await.expect("stopped");
 }
