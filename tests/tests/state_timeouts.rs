@@ -1,6 +1,8 @@
 //! State timeouts end to end, on a via-API platform (Kamigo, whose state botwire keeps): the
 //! sample bot leaves `teaching` by itself and says so, once — on memory, across two instances
-//! sharing Redis, and across a restart of the embedded store.
+//! sharing Redis, and across a restart of the embedded store. On FUNTEK, which carries the
+//! state itself, the message goes out through IMKit and the move reaches the platform in the
+//! next delivery's response.
 //!
 //! Each test waits for the outbox, never for time: the timeouts are short (about a second)
 //! and the server looks for them every 20 ms.
@@ -15,10 +17,12 @@ use botwire::store::{
     ConversationKey, DueTimer, EmbeddedStore, MemoryTimers, StoreError, Timer, Timers,
 };
 use botwire::{Bot, Channel, Reply, Server, Settings, StateTimeout, Workers, handler_fn};
+use botwire_e2e::{PATH, TOKEN, funtek as funtek_adapter};
 use botwire_testkit::faults::{Fault, Faulty};
+use botwire_testkit::imkit_api::FakeApi as FakeImkit;
 use botwire_testkit::outbox::{RecordingOutbox, Replies};
 use botwire_testkit::redis_server::RedisServer;
-use botwire_testkit::{kamigo, tcp};
+use botwire_testkit::{funtek, kamigo, tcp};
 use echo_bot::{TEACH_PROMPT, TIMED_OUT};
 use http::StatusCode;
 use tokio::sync::{Notify, mpsc};
@@ -211,10 +215,29 @@ async fn a_timers_store_that_fails_every_third_call_delays_nothing_for_good() {
     server.shutdown().await;
 }
 
-/// Memory timers that say when one is claimed (the timer loop is about to queue its job).
+/// Memory timers that say when one is claimed (the timer loop is about to queue its job) and
+/// when one is removed by generation (a worker ran its timeout).
 struct Signalling {
     inner: MemoryTimers,
     claimed: mpsc::UnboundedSender<u64>,
+    removed: mpsc::UnboundedSender<u64>,
+}
+
+impl Signalling {
+    fn new() -> (
+        Self,
+        mpsc::UnboundedReceiver<u64>,
+        mpsc::UnboundedReceiver<u64>,
+    ) {
+        let (claimed, claimed_rx) = mpsc::unbounded_channel();
+        let (removed, removed_rx) = mpsc::unbounded_channel();
+        let timers = Self {
+            inner: MemoryTimers::default(),
+            claimed,
+            removed,
+        };
+        (timers, claimed_rx, removed_rx)
+    }
 }
 
 #[botwire::async_trait]
@@ -232,7 +255,11 @@ impl Timers for Signalling {
         key: &ConversationKey<'_>,
         generation: Option<u64>,
     ) -> Result<bool, StoreError> {
-        self.inner.remove(key, generation).await
+        let removed = self.inner.remove(key, generation).await?;
+        if let (true, Some(generation)) = (removed, generation) {
+            let _ = self.removed.send(generation);
+        }
+        Ok(removed)
     }
 
     async fn due(&self, now: SystemTime, limit: usize) -> Result<Vec<DueTimer>, StoreError> {
@@ -283,11 +310,7 @@ async fn an_event_queued_before_the_timeout_fell_due_overtakes_it() {
         )
         .build()
         .expect("a valid bot");
-    let (claimed_tx, mut claimed) = mpsc::unbounded_channel();
-    let timers = Signalling {
-        inner: MemoryTimers::default(),
-        claimed: claimed_tx,
-    };
+    let (timers, mut claimed, _removed) = Signalling::new();
     let (outbox, mut replies) = RecordingOutbox::new();
     let server = server(&outbox)
         .admin(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -321,5 +344,99 @@ async fn an_event_queued_before_the_timeout_fell_due_overtakes_it() {
     assert_eq!(overtaken["kind"], "timed_out");
     assert_eq!(overtaken["detail"], "an event came before the timeout");
     assert_eq!(overtaken["delivery_id"], format!("timeout-{first}"));
+    server.shutdown().await;
+}
+
+async fn funtek_post(addr: SocketAddr, event: funtek::Event) -> serde_json::Value {
+    let request = funtek::Signer::token(TOKEN).request(PATH, event);
+    let answered = tcp::send(addr, request).await.expect("answered");
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.text());
+    answered.json()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_funtek_the_timeout_goes_through_imkit_and_the_next_response_tells_the_move() {
+    let mut imkit = FakeImkit::start().await;
+    let env = [
+        ("BOTWIRE_FUNTEK_TOKEN", TOKEN.to_owned()),
+        ("BOTWIRE_FUNTEK_API_BASE", imkit.base()),
+        ("BOTWIRE_FUNTEK_API_KEY", "im-api-key".to_owned()),
+        ("BOTWIRE_ADMIN_LISTEN", "off".to_owned()),
+        ("BOTWIRE_QUEUE_TIMER_POLL", "20ms".to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    let server = Server::from_settings(Settings::from_sources(None, env).expect("valid"))
+        .expect("configured")
+        .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .bot(echo_bot::bot_with(TEACH_TIMEOUT).expect("the sample bot"))
+        .bind()
+        .await
+        .expect("starts");
+    let addr = server.local_addr();
+
+    let taught = funtek_post(addr, funtek::message("teach").id("t-1").room("R")).await;
+    assert_eq!(taught["toBotState"], "teaching");
+    let sent = tokio::time::timeout(GUARD, imkit.next_message())
+        .await
+        .expect("the timeout goes out through IMKit");
+    assert_eq!(
+        (sent.room.as_str(), sent.message.as_str()),
+        ("R", TIMED_OUT)
+    );
+
+    // FUNTEK still sends the state it was last told; the answer comes from idle, and says so.
+    let next = funtek::message("ping")
+        .id("t-2")
+        .room("R")
+        .state("teaching");
+    let answered = funtek_post(addr, next).await;
+    assert_eq!(answered["data"]["message"], "ping");
+    assert_eq!(answered["toBotState"], "idle");
+    // Told once: the platform's own state counts again.
+    let after = funtek::message("teach").id("t-3").room("R").state("idle");
+    assert_eq!(funtek_post(addr, after).await["toBotState"], "teaching");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_funtek_without_a_send_api_the_move_still_applies_before_the_next_event() {
+    let (timers, mut claimed, mut removed) = Signalling::new();
+    let server = Server::new()
+        .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .workers(workers())
+        .timers(timers)
+        .channel(Channel::new(
+            "funtek",
+            funtek_adapter(Duration::from_secs(5)),
+        ))
+        .bot(echo_bot::bot_with(TEACH_TIMEOUT).expect("the sample bot"))
+        .bind()
+        .await
+        .expect("starts");
+    let addr = server.local_addr();
+
+    let taught = funtek_post(addr, funtek::message("teach").id("n-1").room("R")).await;
+    assert_eq!(taught["toBotState"], "teaching");
+    // The timeout is claimed and run; its message can only be logged (no send API).
+    let fired = tokio::time::timeout(GUARD, claimed.recv())
+        .await
+        .expect("the timer falls due")
+        .expect("a generation");
+    let ran = tokio::time::timeout(GUARD, removed.recv())
+        .await
+        .expect("the timeout runs")
+        .expect("a generation");
+    assert_eq!(fired, ran);
+
+    let next = funtek::message("ping => pong")
+        .id("n-2")
+        .room("R")
+        .state("teaching");
+    let answered = funtek_post(addr, next).await;
+    assert_eq!(
+        answered["data"]["message"], "ping => pong",
+        "echoed from idle, not learned"
+    );
+    assert_eq!(answered["toBotState"], "idle");
     server.shutdown().await;
 }

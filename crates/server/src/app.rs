@@ -184,20 +184,18 @@ impl App {
     /// Whether any channel needs the queue's workers: a via-API one, or one that can send
     /// by itself (late replies and proactive messages of in-response channels).
     pub(crate) fn needs_workers(&self) -> bool {
-        self.inner
-            .by_channel
-            .values()
-            .any(|r| r.adapter.mode() == Mode::ViaApi || r.outbox.delivers())
+        self.needs_timers()
+            || self
+                .inner
+                .by_channel
+                .values()
+                .any(|r| r.adapter.mode() == Mode::ViaApi || r.outbox.delivers())
     }
 
-    /// Whether a channel's bot has state timeouts that this server runs: those of via-API
-    /// channels, whose state it keeps. (A platform that carries the state, as FUNTEK does,
-    /// would send the old state again with its next delivery.)
+    /// Whether a channel's bot has state timeouts: then the timer loop runs, and workers run
+    /// the timeouts.
     pub(crate) fn needs_timers(&self) -> bool {
-        self.inner
-            .by_channel
-            .values()
-            .any(|r| r.adapter.mode() == Mode::ViaApi && r.bot.has_timeouts())
+        self.inner.by_channel.values().any(|r| r.bot.has_timeouts())
     }
 
     /// Handlers still running after their request was answered (late ones).
@@ -378,6 +376,10 @@ impl App {
             }
             _ => {
                 let states = (!adapter.carries_state()).then(|| self.states().clone());
+                let timeouts = route.bot.has_timeouts().then(|| deliver::Timeouts {
+                    timers: self.timers().clone(),
+                    pending: adapter.carries_state().then(|| self.states().clone()),
+                });
                 let delivery = deliver::Delivery {
                     route,
                     inbound,
@@ -387,6 +389,7 @@ impl App {
                     queue: self.queue().clone(),
                     messenger: self.messenger(),
                     states,
+                    timeouts,
                 };
                 delivery
                     .run(

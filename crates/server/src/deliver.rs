@@ -14,7 +14,7 @@ use botwire_core::{ConversationData, Dispatched, Messenger};
 use botwire_platforms::{Inbound, Rejection};
 use botwire_store::{
     CachedResponse, Claim, ClaimToken, ConversationKey, DeliveryKey, Ledger, NewJob, Queue,
-    StateStore, Waited,
+    StateStore, Timers, Waited,
 };
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -27,10 +27,12 @@ use crate::conversation_state;
 use crate::deadline;
 use crate::delivery_log::{DeliveryLog, Outcome, Record};
 use crate::inline::{Inline, LeftBehind};
+use crate::pending_move;
 use crate::respond::{self, Body};
 use crate::route::{DEFAULT_TTL, Route};
 use crate::send_job::SendJob;
 use crate::stages::{self, Handling, LEASE_BEYOND_DEADLINE, handler_failed, replay};
+use crate::timer_reset;
 use crate::turns::{Turn, Turns};
 
 /// How long queueing a late reply may take before it counts as lost.
@@ -50,6 +52,17 @@ pub(crate) struct Delivery {
     pub(crate) messenger: Arc<dyn Messenger>,
     /// Where the conversation's state is kept, unless the platform carries it.
     pub(crate) states: Option<Arc<dyn StateStore>>,
+    /// The bot's state timeouts, when it has any.
+    pub(crate) timeouts: Option<Timeouts>,
+}
+
+/// What an in-response delivery needs when its bot has state timeouts.
+pub(crate) struct Timeouts {
+    /// Where each conversation's timer is set anew after its event.
+    pub(crate) timers: Arc<dyn Timers>,
+    /// Where a timeout's move waits to be told to a platform that carries the state
+    /// (`pending_move`); `None` when botwire keeps the state anyway.
+    pub(crate) pending: Option<Arc<dyn StateStore>>,
 }
 
 impl Delivery {
@@ -159,6 +172,7 @@ impl Delivery {
             queue: self.queue,
             messenger: self.messenger,
             states: self.states,
+            timeouts: self.timeouts,
             left: left.clone(),
         };
         // Run in place; if the answer goes out late (or the connection closes), the rest runs
@@ -190,6 +204,7 @@ struct Work {
     queue: Arc<dyn Queue>,
     messenger: Arc<dyn Messenger>,
     states: Option<Arc<dyn StateStore>>,
+    timeouts: Option<Timeouts>,
     /// Set once the no-op has answered for this delivery: the reply must go another way.
     left: LeftBehind,
 }
@@ -219,9 +234,35 @@ impl Work {
                 }
             },
         };
-        let state = match &self.states {
-            None => bot.current_state(inbound.state.as_deref()),
-            Some(_) => bot.current_state(stored.as_ref().map(|v| v.state.as_str())),
+        // A timeout's move the platform was not told yet: the conversation is there now. One
+        // can wait only if the state the platform sends has a timeout: no other store read.
+        let carried = bot.current_state(inbound.state.as_deref());
+        let pending_in = self
+            .timeouts
+            .as_ref()
+            .and_then(|t| t.pending.as_ref())
+            .filter(|_| bot.timeout_of(&carried).is_some());
+        let pending = match pending_in {
+            None => None,
+            Some(states) => {
+                let waiting = pending_move::waiting(states, &conversation);
+                match timeout_at(self.cancel_at, waiting).await {
+                    Ok(Ok(waiting)) => waiting,
+                    Ok(Err(error)) => {
+                        return self.fail(&key, "?", format!("state store: {error}")).await;
+                    }
+                    Err(_) => {
+                        return self
+                            .fail(&key, "?", "state store: no answer in time".to_owned())
+                            .await;
+                    }
+                }
+            }
+        };
+        let state = match (&self.states, &pending) {
+            (None, Some(moved)) => bot.current_state(Some(&moved.state)),
+            (None, None) => carried,
+            (Some(_), _) => bot.current_state(stored.as_ref().map(|v| v.state.as_str())),
         };
         let handling = Handling {
             route: &self.route,
@@ -253,7 +294,18 @@ impl Work {
                 return self.fail(&key, &state, error).await;
             }
         }
-        let next_state = dispatched.changed.then_some(&*dispatched.next_state);
+        if let Err(error) = self
+            .keep_timeouts(&conversation, &state, &dispatched, pending.as_ref())
+            .await
+        {
+            // Answering would leave the conversation's timer, or a move it tells the
+            // platform, out of step with the reply: the retry runs again.
+            tracing::warn!(%error, "the conversation's timeout could not be kept");
+            return self.fail(&key, &state, error).await;
+        }
+        // A move the platform learns now: the handler's, or a timeout's that waited for it.
+        let tell = dispatched.changed || pending.is_some();
+        let next_state = tell.then_some(&*dispatched.next_state);
         let body = adapter.render(&dispatched.reply, next_state);
         let ttl = inbound.remember_for.unwrap_or(DEFAULT_TTL);
         let cached = CachedResponse::new(StatusCode::OK.as_u16(), body.clone());
@@ -287,6 +339,42 @@ impl Work {
         // No await from the check above to here: if the caller still waits, this body is the
         // answer.
         Some(body)
+    }
+
+    /// Once the bot has answered: the conversation's timer set anew (or removed), and a
+    /// timeout's move that waited for this response marked told. Bounded like the state save.
+    async fn keep_timeouts(
+        &self,
+        conversation: &ConversationKey<'_>,
+        state: &str,
+        dispatched: &Dispatched,
+        pending: Option<&botwire_store::Versioned>,
+    ) -> Result<(), String> {
+        let Some(timeouts) = &self.timeouts else {
+            return Ok(());
+        };
+        let next = &*dispatched.next_state;
+        let keep = async {
+            timer_reset::reset(
+                &timeouts.timers,
+                &self.route,
+                conversation.conversation,
+                state,
+                next,
+                None,
+            )
+            .await?;
+            match (pending, &timeouts.pending) {
+                (Some(moved), Some(states)) => {
+                    pending_move::told(states, conversation, moved.version).await
+                }
+                _ => Ok(()),
+            }
+        };
+        match timeout_at(self.cancel_at, keep).await {
+            Ok(kept) => kept.map_err(|error| format!("timers: {error}")),
+            Err(_) => Err("timers: no answer in time".to_owned()),
+        }
     }
 
     /// The delivery failed before it was answered: recorded, and its claim released so the

@@ -1,15 +1,13 @@
-//! State timeouts on the server. After each event a conversation's timer is set anew (its
-//! state has a timeout: the event reset the clock) or removed; a loop asks the store for the
-//! timers that fell due, claims each (one instance gets it), and queues a timeout job in the
-//! conversation's lane, where a worker runs it like a delivery.
+//! The loop that runs state timeouts: it asks the store for the timers that fell due, claims
+//! each (one instance gets it), and queues a timeout job in the conversation's lane, where a
+//! worker runs it like a delivery. (Each event sets its conversation's timer: `timer_reset`.)
 
 use std::time::{Duration, SystemTime};
 
-use botwire_store::{ConversationKey, NewJob, StoreError, Timer};
+use botwire_store::{NewJob, StoreError};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
-use crate::route::Route;
 use crate::timeout_job::TimeoutJob;
 
 /// How long a claimed timer is left to the job queued for it before another instance may
@@ -17,40 +15,6 @@ use crate::timeout_job::TimeoutJob;
 const CLAIM_FOR: Duration = Duration::from_secs(60);
 /// The most timers queued per look.
 const BATCH: usize = 256;
-
-/// Sets or removes the conversation's timer once its state went from `from` to `to` (the same
-/// when it stayed). `fired` is the generation of the timer whose timeout this was, if it was
-/// one: removed only while it is still that one. No store call for states without timeouts.
-pub(crate) async fn reset(
-    app: &App,
-    route: &Route,
-    conversation: &str,
-    from: &str,
-    to: &str,
-    fired: Option<u64>,
-) -> Result<(), StoreError> {
-    let key = ConversationKey::new(&route.name, conversation);
-    match route.bot.timeout_of(to) {
-        Some(timeout) => {
-            let timer = Timer {
-                state: to.to_owned(),
-                due_at: SystemTime::now() + timeout.after(),
-                generation: fresh_generation(),
-            };
-            app.timers().set(&key, &timer).await
-        }
-        None if fired.is_some() || route.bot.timeout_of(from).is_some() => {
-            app.timers().remove(&key, fired).await.map(drop)
-        }
-        None => Ok(()),
-    }
-}
-
-/// A generation no other setting of any timer has had (random: instances do not share a
-/// counter).
-fn fresh_generation() -> u64 {
-    uuid::Uuid::new_v4().as_u64_pair().0
-}
 
 /// Queues the timeouts that fell due, every `Workers::timer_poll`, until `stop`.
 pub(crate) async fn run(app: App, stop: CancellationToken) {

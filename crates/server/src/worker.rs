@@ -18,11 +18,12 @@ use crate::app::App;
 use crate::checkpoint::Checkpoint;
 use crate::conversation_state::{self, SaveError};
 use crate::delivery_log::{Outcome, Record};
+use crate::pending_move;
 use crate::route::Route;
 use crate::send_job::SendJob;
 use crate::stages::{HandlerFailure, Handling};
-use crate::state_timers;
 use crate::timeout_job::TimeoutJob;
+use crate::timer_reset;
 
 /// The first and the longest wait between attempts to record a job's outcome with a queue
 /// that cannot be reached.
@@ -352,7 +353,14 @@ async fn attempt(app: &App, route: &Route, job: &Job, trigger: Trigger<'_>) -> A
         Trigger::TimedOut(timeout) => Some(timeout.generation),
         Trigger::Event(_) => None,
     };
-    let reset = state_timers::reset(app, route, &job.conversation, &states.0, now_in, fired);
+    let reset = timer_reset::reset(
+        app.timers(),
+        route,
+        &job.conversation,
+        &states.0,
+        now_in,
+        fired,
+    );
     if let Err(error) = bounded("timers", timeout, reset).await {
         return failed(error, progress, Some(states));
     }
@@ -471,9 +479,19 @@ async fn dispatch(
     let key = ConversationKey::new(&route.name, &job.conversation);
     let timeout = app.workers().handler_timeout;
     let stored = bounded("state store", timeout, app.states().load(&key)).await?;
-    let state = route
-        .bot
-        .current_state(stored.as_ref().map(|v| v.state.as_str()));
+    let state = match trigger {
+        // The platform keeps the state; the store holds only a timeout's move it was not told
+        // yet (empty once told). Without one, the conversation is where the timer says.
+        Trigger::TimedOut(due) if route.adapter.carries_state() => {
+            let waiting = stored.as_ref().filter(|v| pending_move::is_waiting(v));
+            route.bot.current_state(Some(
+                waiting.map_or(due.state.as_str(), |v| v.state.as_str()),
+            ))
+        }
+        _ => route
+            .bot
+            .current_state(stored.as_ref().map(|v| v.state.as_str())),
+    };
     let handling = Handling {
         route,
         conversation: &job.conversation,
