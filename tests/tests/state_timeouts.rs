@@ -358,6 +358,7 @@ async fn funtek_post(addr: SocketAddr, event: funtek::Event) -> serde_json::Valu
 async fn on_funtek_the_timeout_goes_through_imkit_and_the_next_response_tells_the_move() {
     let mut imkit = FakeImkit::start().await;
     let env = [
+        ("BOTWIRE_STORE", "memory".to_owned()),
         ("BOTWIRE_FUNTEK_TOKEN", TOKEN.to_owned()),
         ("BOTWIRE_FUNTEK_API_BASE", imkit.base()),
         ("BOTWIRE_FUNTEK_API_KEY", "im-api-key".to_owned()),

@@ -222,16 +222,9 @@ impl Work {
         let conversation = ConversationKey::new(name, &inbound.conversation);
         let stored = match &self.states {
             None => None,
-            Some(states) => match timeout_at(self.cancel_at, states.load(&conversation)).await {
-                Ok(Ok(stored)) => stored,
-                Ok(Err(error)) => {
-                    return self.fail(&key, "?", format!("state store: {error}")).await;
-                }
-                Err(_) => {
-                    return self
-                        .fail(&key, "?", "state store: no answer in time".to_owned())
-                        .await;
-                }
+            Some(states) => match self.read(states.load(&conversation)).await {
+                Ok(stored) => stored,
+                Err(error) => return self.fail(&key, "?", error).await,
             },
         };
         // A timeout's move the platform was not told yet: the conversation is there now. One
@@ -244,20 +237,13 @@ impl Work {
             .filter(|_| bot.timeout_of(&carried).is_some());
         let pending = match pending_in {
             None => None,
-            Some(states) => {
-                let waiting = pending_move::waiting(states, &conversation);
-                match timeout_at(self.cancel_at, waiting).await {
-                    Ok(Ok(waiting)) => waiting,
-                    Ok(Err(error)) => {
-                        return self.fail(&key, "?", format!("state store: {error}")).await;
-                    }
-                    Err(_) => {
-                        return self
-                            .fail(&key, "?", "state store: no answer in time".to_owned())
-                            .await;
-                    }
-                }
-            }
+            Some(states) => match self
+                .read(pending_move::waiting(states, &conversation))
+                .await
+            {
+                Ok(waiting) => waiting,
+                Err(error) => return self.fail(&key, "?", error).await,
+            },
         };
         let state = match (&self.states, &pending) {
             (None, Some(moved)) => bot.current_state(Some(&moved.state)),
@@ -339,6 +325,19 @@ impl Work {
         // No await from the check above to here: if the caller still waits, this body is the
         // answer.
         Some(body)
+    }
+
+    /// What a state store read answers by the time the handler would be cancelled, or why it
+    /// did not (a hanging store must not hold the claim, or shutdown, for ever).
+    async fn read<T>(
+        &self,
+        read: impl Future<Output = Result<T, botwire_store::StoreError>>,
+    ) -> Result<T, String> {
+        match timeout_at(self.cancel_at, read).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(format!("state store: {error}")),
+            Err(_) => Err("state store: no answer in time".to_owned()),
+        }
     }
 
     /// Once the bot has answered: the conversation's timer set anew (or removed), and a

@@ -229,23 +229,13 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
             }
             app.log().record(line);
             tracing::info!("delivered");
-            let finished = settle(app, stop, "mark the job finished", || {
-                app.queue().finish(job.id)
-            });
-            if let Err(error) = finished.await {
-                tracing::warn!(%error, "could not mark the job finished");
-            }
+            finish(app, stop, job.id).await;
         }
         Attempt::Skipped(why) => {
             app.log()
                 .record(record(Outcome::Ignored, job.attempts + 1).detail(why));
             tracing::info!(why, "nothing to do");
-            let finished = settle(app, stop, "mark the job finished", || {
-                app.queue().finish(job.id)
-            });
-            if let Err(error) = finished.await {
-                tracing::warn!(%error, "could not mark the job finished");
-            }
+            finish(app, stop, job.id).await;
         }
         Attempt::Failed {
             error, progress, ..
@@ -558,6 +548,16 @@ async fn bounded<T>(
         Ok(Ok(value)) => Ok(value),
         Ok(Err(source)) => Err(AttemptError::Store { store, source }),
         Err(_) => Err(AttemptError::StoreSlow { store, timeout }),
+    }
+}
+
+/// Marks job `id` finished (its conversation's next job may go).
+async fn finish(app: &App, stop: &CancellationToken, id: botwire_store::JobId) {
+    let finished = settle(app, stop, "mark the job finished", || {
+        app.queue().finish(id)
+    });
+    if let Err(error) = finished.await {
+        tracing::warn!(%error, "could not mark the job finished");
     }
 }
 
