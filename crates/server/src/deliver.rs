@@ -353,6 +353,9 @@ impl Work {
             return Ok(());
         };
         let next = &*dispatched.next_state;
+        if pending.is_none() && !timer_reset::needed(&self.route, state, next, None) {
+            return Ok(());
+        }
         let keep = async {
             timer_reset::reset(
                 &timeouts.timers,

@@ -8,6 +8,12 @@ use botwire_store::{ConversationKey, StoreError, Timer, Timers};
 
 use crate::route::Route;
 
+/// Whether [`reset`] has anything to do: only where a state involved has a timeout, or a
+/// timeout fired. Checked first, so that a bot's other events pay for no bounded store call.
+pub(crate) fn needed(route: &Route, from: &str, to: &str, fired: Option<u64>) -> bool {
+    fired.is_some() || route.bot.timeout_of(from).is_some() || route.bot.timeout_of(to).is_some()
+}
+
 /// Sets or removes the conversation's timer once its state went from `from` to `to` (the same
 /// when it stayed). `fired` is the generation of the timer whose timeout this was, if it was
 /// one: removed only while it is still that one. No store call for states without timeouts.

@@ -343,16 +343,18 @@ async fn attempt(app: &App, route: &Route, job: &Job, trigger: Trigger<'_>) -> A
         Trigger::TimedOut(timeout) => Some(timeout.generation),
         Trigger::Event(_) => None,
     };
-    let reset = timer_reset::reset(
-        app.timers(),
-        route,
-        &job.conversation,
-        &states.0,
-        now_in,
-        fired,
-    );
-    if let Err(error) = bounded("timers", timeout, reset).await {
-        return failed(error, progress, Some(states));
+    if timer_reset::needed(route, &states.0, now_in, fired) {
+        let reset = timer_reset::reset(
+            app.timers(),
+            route,
+            &job.conversation,
+            &states.0,
+            now_in,
+            fired,
+        );
+        if let Err(error) = bounded("timers", timeout, reset).await {
+            return failed(error, progress, Some(states));
+        }
     }
     let Some(text) = checkpoint.reply.out_message().map(|m| m.body().to_owned()) else {
         return Attempt::Done {
