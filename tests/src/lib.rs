@@ -3,8 +3,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use botwire::platforms::auth::Secret;
 use botwire::platforms::funtek::FuntekAdapter;
-use botwire::{Bot, Channel, Limits, Running, Server};
+use botwire::platforms::kamigo::KamigoAdapter;
+use botwire::{Bot, Channel, Limits, Outbox, Running, Server};
 
 /// The token the suites' FUNTEK channels accept.
 pub const TOKEN: &str = "e2e-token";
@@ -21,6 +23,23 @@ pub fn funtek(deadline: Duration) -> FuntekAdapter {
         Ok(adapter) => adapter,
         Err(e) => unreachable!("a token is set: {e}"),
     }
+}
+
+/// A server (not started) with the sample bot on two channels: FUNTEK at [`PATH`] (5 s
+/// deadline) and Kamigo, signed with `kamigo_secret`, replying into `outbox`.
+pub fn funtek_and_kamigo(kamigo_secret: &str, outbox: impl Outbox) -> Server {
+    let kamigo = match KamigoAdapter::new(&[Secret::new(kamigo_secret)]) {
+        Ok(adapter) => adapter,
+        Err(e) => unreachable!("a secret is set: {e}"),
+    };
+    let bot = match echo_bot::bot() {
+        Ok(bot) => bot,
+        Err(e) => unreachable!("the sample bot builds: {e}"),
+    };
+    Server::new()
+        .channel(Channel::new("funtek", funtek(Duration::from_secs(5))))
+        .channel(Channel::new("kamigo", kamigo).with_outbox(outbox))
+        .bot(bot)
 }
 
 /// Starts `bot` on a FUNTEK channel at [`PATH`], on `127.0.0.1:0`.

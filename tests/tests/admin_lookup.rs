@@ -1,12 +1,8 @@
 //! What the admin page reads: a conversation looked up by id (its state and what its bot
 //! remembered), and the delivery log narrowed by channel, outcome and conversation.
 
-use std::time::Duration;
-
-use botwire::platforms::auth::Secret;
-use botwire::platforms::kamigo::KamigoAdapter;
-use botwire::{Admin, Built, Channel, Server};
-use botwire_e2e::{PATH, TOKEN, funtek as funtek_adapter};
+use botwire::{Admin, Built};
+use botwire_e2e::{PATH, TOKEN, funtek_and_kamigo};
 use botwire_testkit::outbox::RecordingOutbox;
 use botwire_testkit::{funtek, kamigo};
 use bytes::Bytes;
@@ -31,19 +27,12 @@ async fn get(admin: &Admin, method: &str, path: &str) -> (StatusCode, serde_json
 #[tokio::test]
 async fn a_conversation_shows_its_state_and_what_its_bot_remembered() {
     let (outbox, mut replies) = RecordingOutbox::new();
-    let kamigo_adapter = KamigoAdapter::new(&[Secret::new(KAMIGO_SECRET)]).expect("a secret");
     let Built {
         webhooks,
         admin,
         engine,
         ..
-    } = Server::new()
-        .channel(Channel::new(
-            "funtek",
-            funtek_adapter(Duration::from_secs(5)),
-        ))
-        .channel(Channel::new("kamigo", kamigo_adapter).with_outbox(outbox))
-        .bot(echo_bot::bot().expect("the sample bot"))
+    } = funtek_and_kamigo(KAMIGO_SECRET, outbox)
         .build()
         .await
         .expect("builds");

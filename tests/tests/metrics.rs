@@ -4,10 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use botwire::platforms::auth::Secret;
-use botwire::platforms::kamigo::KamigoAdapter;
 use botwire::{Admin, App, Built, Channel, OutboxError, Server};
-use botwire_e2e::{PATH, TOKEN, funtek as funtek_adapter, quick_retries};
+use botwire_e2e::{PATH, TOKEN, funtek as funtek_adapter, funtek_and_kamigo, quick_retries};
 use botwire_testkit::outbox::RecordingOutbox;
 use botwire_testkit::{TestResponse, funtek, kamigo, tcp};
 use bytes::Bytes;
@@ -63,19 +61,12 @@ async fn a_mixed_run_is_counted_as_it_happened() {
         OutboxError::transient("503 from the platform"),
         OutboxError::permanent("unknown room"),
     ]);
-    let kamigo_adapter = KamigoAdapter::new(&[Secret::new(KAMIGO_SECRET)]).expect("a secret");
     let Built {
         webhooks,
         admin,
         engine,
         ..
-    } = Server::new()
-        .channel(Channel::new(
-            "funtek",
-            funtek_adapter(Duration::from_secs(5)),
-        ))
-        .channel(Channel::new("kamigo", kamigo_adapter).with_outbox(outbox))
-        .bot(echo_bot::bot().expect("the sample bot"))
+    } = funtek_and_kamigo(KAMIGO_SECRET, outbox)
         .workers(quick_retries(3))
         .admin_token(ADMIN_TOKEN)
         .build()
