@@ -15,19 +15,26 @@ use http_body_util::Full;
 
 const LOOPBACK: [u8; 4] = [127, 0, 0, 1];
 
-async fn start(tokens: &[&str]) -> Running {
-    let mut server = Server::new()
-        .listen(SocketAddr::from((LOOPBACK, 0)))
-        .admin(SocketAddr::from((LOOPBACK, 0)))
+/// The sample bot on FUNTEK, its admin endpoints guarded by `tokens` (none: open).
+fn server(tokens: &[&str]) -> Server {
+    let server = Server::new()
         .channel(Channel::new(
             "funtek",
             funtek_adapter(Duration::from_secs(5)),
         ))
         .bot(echo_bot::bot().expect("bot"));
-    for token in tokens {
-        server = server.admin_token(*token);
-    }
-    server.bind().await.expect("starts")
+    tokens
+        .iter()
+        .fold(server, |server, token| server.admin_token(*token))
+}
+
+async fn start(tokens: &[&str]) -> Running {
+    server(tokens)
+        .listen(SocketAddr::from((LOOPBACK, 0)))
+        .admin(SocketAddr::from((LOOPBACK, 0)))
+        .bind()
+        .await
+        .expect("starts")
 }
 
 async fn call(admin: SocketAddr, method: &str, path: &str, token: Option<&str>) -> TestResponse {
@@ -193,16 +200,7 @@ async fn an_embedded_admin_service_checks_the_token_too() {
 
 /// The in-process admin service of a server with these admin tokens.
 async fn built(tokens: &[&str]) -> botwire::Built {
-    let mut server = Server::new()
-        .channel(Channel::new(
-            "funtek",
-            funtek_adapter(Duration::from_secs(5)),
-        ))
-        .bot(echo_bot::bot().expect("bot"));
-    for token in tokens {
-        server = server.admin_token(*token);
-    }
-    server.build().await.expect("builds")
+    server(tokens).build().await.expect("builds")
 }
 
 fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> http::Request<Full<Bytes>> {

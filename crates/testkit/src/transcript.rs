@@ -107,37 +107,48 @@ impl Transcript {
     /// A conversation `room` on channel `transcript`, in the bot's initial state, with a
     /// person called Ann.
     pub fn new(bot: Bot) -> Self {
-        let bot = Arc::new(bot);
-        let now = Instant::now();
-        Self {
-            state: bot.current_state(None),
-            bot,
-            channel: "transcript".into(),
-            conversation: "room".into(),
-            data: Arc::default(),
-            sent: Arc::default(),
-            person: Member::new("ann").with_name("Ann"),
-            start: now,
-            now,
-            due: None,
-            deliveries: 0,
-            log: String::new(),
-        }
+        Self::begin(
+            Arc::new(bot),
+            "transcript".into(),
+            "room".into(),
+            Arc::default(),
+            Member::new("ann").with_name("Ann"),
+            Instant::now(),
+        )
     }
 
     /// Another conversation with the same bot and the same store (what the bot remembers is
     /// kept per conversation, as a server keeps it), starting in the initial state, now.
     pub fn elsewhere(&self, conversation: &str) -> Self {
+        Self::begin(
+            self.bot.clone(),
+            self.channel.clone(),
+            conversation.into(),
+            self.data.clone(),
+            self.person.clone(),
+            self.now,
+        )
+    }
+
+    /// A conversation that begins at `now` in the bot's initial state, with nothing said yet.
+    fn begin(
+        bot: Arc<Bot>,
+        channel: Arc<str>,
+        conversation: Arc<str>,
+        data: Arc<MemoryData>,
+        person: Member,
+        now: Instant,
+    ) -> Self {
         Self {
-            bot: self.bot.clone(),
-            channel: self.channel.clone(),
-            conversation: conversation.into(),
-            data: self.data.clone(),
+            state: bot.current_state(None),
+            bot,
+            channel,
+            conversation,
+            data,
             sent: Arc::default(),
-            person: self.person.clone(),
-            state: self.bot.current_state(None),
-            start: self.now,
-            now: self.now,
+            person,
+            start: now,
+            now,
             due: None,
             deliveries: 0,
             log: String::new(),
@@ -224,13 +235,7 @@ impl Transcript {
             }
         }
         self.now = until;
-        Turn {
-            said,
-            before,
-            after: self.state.clone(),
-            error,
-            log: self.log.clone(),
-        }
+        self.turn(said, before, error)
     }
 
     /// Runs `event` through the bot as a delivery of this conversation.
@@ -243,6 +248,11 @@ impl Transcript {
             Ok(dispatched) => (self.record("", dispatched), None),
             Err(failed) => (Vec::new(), Some(self.failed(&failed))),
         };
+        self.turn(said, before, error)
+    }
+
+    /// The step that moved the conversation from `before` to where it is now.
+    fn turn(&self, said: Vec<String>, before: Arc<str>, error: Option<String>) -> Turn {
         Turn {
             said,
             before,
