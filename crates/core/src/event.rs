@@ -14,6 +14,7 @@ pub struct Event {
     kind: EventKind,
     sender: Option<Member>,
     payload: Bytes,
+    redelivered: bool,
 }
 
 /// What kind of event this is.
@@ -93,7 +94,24 @@ impl Event {
             kind,
             sender: None,
             payload: Bytes::new(),
+            redelivered: false,
         }
+    }
+
+    /// Marks the event as one the platform says it sent before (LINE's
+    /// `deliveryContext.isRedelivery`, a Slack retry): the first delivery may have been handled
+    /// by another instance, or lost before botwire saw it.
+    #[must_use]
+    pub fn with_redelivery(mut self, redelivered: bool) -> Self {
+        self.redelivered = redelivered;
+        self
+    }
+
+    /// Whether the platform says it delivered this event before. botwire answers a
+    /// redelivery of a delivery it already handled from its ledger, without running the
+    /// handler; a handler sees `true` only when the first delivery never completed here.
+    pub fn is_redelivery(&self) -> bool {
+        self.redelivered
     }
 
     /// Sets who caused the event.

@@ -36,12 +36,27 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     /// ([`json::parse`](crate::json::parse) names the field).
     fn parse(&self, body: Verified) -> Result<Parsed, Rejection>;
 
+    /// The request headers [`parse`](Adapter::parse) reads (lower case), besides the body:
+    /// [`Verified::header`] gives them, and they are kept with a delivery that is queued, so
+    /// it parses alike later. None by default: most platforms put everything in the body.
+    fn kept_headers(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// The response body that delivers `reply` (in-response platforms). `next_state` is the
     /// state to tell the platform about, `None` to keep the current one. Via-API platforms
     /// answer every accepted delivery with [`no_op`](Adapter::no_op) and keep this default.
     fn render(&self, reply: &Reply, next_state: Option<&str>) -> Bytes {
         let _ = (reply, next_state);
         self.no_op()
+    }
+
+    /// The response body that delivers `reply` to `delivery`: what the server calls. The
+    /// default is [`render`](Adapter::render); a platform whose answer names where it goes
+    /// (Telegram's `chat_id`) renders here instead.
+    fn render_to(&self, delivery: &Inbound, reply: &Reply, next_state: Option<&str>) -> Bytes {
+        let _ = delivery;
+        self.render(reply, next_state)
     }
 
     /// The body that answers without doing anything: sent when the handler is late, or for an
@@ -54,6 +69,13 @@ pub trait Adapter: std::fmt::Debug + Send + Sync + 'static {
     fn refuse(&self, rejection: &Rejection, verified: bool) -> (StatusCode, Bytes) {
         let _ = verified;
         (rejection.status, rejection.body())
+    }
+
+    /// Headers to send with [`refuse`](Adapter::refuse)'s answer (Slack's `X-Slack-No-Retry`
+    /// where a resend cannot help). None by default.
+    fn refusal_headers(&self, rejection: &Rejection, verified: bool) -> http::HeaderMap {
+        let _ = (rejection, verified);
+        http::HeaderMap::new()
     }
 
     /// Whether the platform carries the conversation's state in its deliveries
@@ -103,8 +125,16 @@ impl Verified {
     /// The adapter's 401 [`Rejection`].
     pub fn check(adapter: &dyn Adapter, request: &Parts, body: Bytes) -> Result<Self, Rejection> {
         adapter.verify(request, &body)?;
-        // The one constructor there is; `stored` names its other use.
-        Ok(Self::stored(body))
+        let headers = adapter
+            .kept_headers()
+            .iter()
+            .filter_map(|&name| {
+                let value = request.headers.get(name)?.to_str().ok()?;
+                Some((name.to_owned(), value.to_owned()))
+            })
+            .collect();
+        // The one constructor from a request there is; `stored` names its other use.
+        Ok(Self::with_headers(body, headers))
     }
 }
 
@@ -114,6 +144,21 @@ impl Verified {
 pub enum Parsed {
     /// An event to handle.
     Event(Box<Inbound>),
+    /// Several deliveries in one request (LINE sends a list of events): each is claimed,
+    /// deduplicated, queued and answered for on its own, in order, and carries its own
+    /// [`Inbound::body`]. The request is answered with success when all were accepted. An
+    /// empty batch is [`Ignored`](Parsed::Ignored). Only via-API platforms may batch: an
+    /// in-response channel has one answer per request.
+    Batch(Vec<Inbound>),
+    /// A request the platform answers itself, with no event behind it: a handshake such as
+    /// Slack's `url_verification` (the challenge) or Discord's PING (`{"type":1}`). Answered
+    /// 200 with `body`, counted as ignored.
+    Answer {
+        /// Why, for logs and counters.
+        reason: &'static str,
+        /// The response body.
+        body: Bytes,
+    },
     /// Nothing to handle (a filtered message type, a platform ping): acknowledged, counted.
     Ignored {
         /// Why, for logs and counters.
@@ -137,6 +182,10 @@ pub struct Inbound {
     pub remember_for: Option<Duration>,
     /// The normalized event.
     pub event: Event,
+    /// This delivery's own verified bytes, when the request held several (a
+    /// [`Parsed::Batch`]): what is queued for it, and parsed again alone, to exactly this
+    /// delivery. `None`: the whole request body is this delivery's.
+    pub body: Option<Verified>,
 }
 
 impl Inbound {
@@ -148,7 +197,15 @@ impl Inbound {
             state: None,
             remember_for: None,
             event,
+            body: None,
         }
+    }
+
+    /// This delivery as a member of a batch, with `body` its own verified bytes.
+    #[must_use]
+    pub fn with_body(mut self, body: Verified) -> Self {
+        self.body = Some(body);
+        self
     }
 }
 

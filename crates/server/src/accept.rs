@@ -26,6 +26,7 @@ use crate::stages::{self, LEASE_BEYOND_DEADLINE, replay, store_down, store_slow}
 pub(crate) struct Acceptance<'a> {
     pub(crate) route: Arc<Route>,
     pub(crate) inbound: Inbound,
+    /// What is queued: the delivery's verified body as it is stored (`Verified::to_stored`).
     pub(crate) body: Bytes,
     pub(crate) arrived: Instant,
     pub(crate) ledger: &'a Arc<dyn Ledger>,
@@ -39,10 +40,7 @@ impl Acceptance<'_> {
     pub(crate) async fn run(self) -> Response<Body> {
         let route = &self.route;
         let adapter = &route.adapter;
-        let refuse = |rejection: Rejection| {
-            let (status, body) = adapter.refuse(&rejection, true);
-            respond::json(status, body)
-        };
+        let refuse = |rejection: Rejection| respond::refusal(&**adapter, &rejection, true);
         let answer_by = deadline::answer_by(self.arrived, adapter.deadline());
         let key = DeliveryKey::new(&route.name, &self.inbound.delivery_id);
         let lease = adapter.deadline() + LEASE_BEYOND_DEADLINE;

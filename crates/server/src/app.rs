@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use botwire_core::{Bot, BoxError, ConversationData, Messenger};
 use botwire_platforms::{
-    LogOutbox, Mode, Outbox, Parsed, RateLimited, RateLimits, Rejection, Verified,
+    Inbound, LogOutbox, Mode, Outbox, Parsed, RateLimited, RateLimits, Rejection, Verified,
 };
 use botwire_store::{Ledger, Queue, StateStore};
 use bytes::Bytes;
@@ -310,8 +310,7 @@ impl App {
                 )
                 .refused(rejection.code, &rejection.message),
             );
-            let (status, body) = adapter.refuse(rejection, verified);
-            respond::json(status, body)
+            respond::refusal(&**adapter, rejection, verified)
         };
         if !route.allow_from.is_empty() && !self.allowed(&route, &parts) {
             return refused(
@@ -342,37 +341,77 @@ impl App {
             Ok(verified) => verified,
             Err(rejection) => return refused(&rejection, false),
         };
-        let inbound = match adapter.parse(verified) {
-            Err(rejection) => return refused(&rejection, true),
-            Ok(Parsed::Event(inbound)) => *inbound,
-            Ok(Parsed::Ignored { reason }) => {
-                tracing::debug!(channel = %route.name, reason, "ignored");
-                self.log().record(
-                    Record::new(
-                        &route.name,
-                        adapter.platform(),
-                        Outcome::Ignored,
-                        arrived.elapsed(),
-                    )
-                    .detail(reason),
-                );
-                return respond::json(StatusCode::OK, adapter.no_op());
+        match adapter.parse(verified.clone()) {
+            Err(rejection) => refused(&rejection, true),
+            Ok(Parsed::Event(inbound)) => {
+                self.deliver_one(route, *inbound, verified, arrived).await
             }
-            Ok(_) => return respond::json(StatusCode::OK, adapter.no_op()),
-        };
+            Ok(Parsed::Batch(batch)) if batch.is_empty() => {
+                self.ignored(&route, "an empty batch", arrived, adapter.no_op())
+            }
+            Ok(Parsed::Batch(batch)) => {
+                if adapter.mode() != Mode::ViaApi {
+                    tracing::error!(channel = %route.name, "an in-response adapter parsed a batch");
+                    let rejection = Rejection::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "batch_in_response",
+                        "several deliveries in one request need a via-API channel",
+                    );
+                    return refused(&rejection, true);
+                }
+                for inbound in batch {
+                    let own = inbound.body.as_ref().unwrap_or(&verified).to_stored();
+                    let answer = self.accept(route.clone(), inbound, own, arrived).await;
+                    // Stop at the first refusal: the sender resends the whole request, the
+                    // ones accepted are then duplicates, and none is taken out of its order.
+                    if !answer.status().is_success() {
+                        return answer;
+                    }
+                }
+                respond::json(StatusCode::OK, adapter.no_op())
+            }
+            Ok(Parsed::Answer { reason, body }) => self.ignored(&route, reason, arrived, body),
+            Ok(Parsed::Ignored { reason }) => {
+                self.ignored(&route, reason, arrived, adapter.no_op())
+            }
+            Ok(_) => respond::json(StatusCode::OK, adapter.no_op()),
+        }
+    }
+
+    /// A request with no event to handle, answered with `body` and recorded as ignored.
+    fn ignored(
+        &self,
+        route: &Route,
+        reason: &'static str,
+        arrived: Instant,
+        body: Bytes,
+    ) -> Response<Body> {
+        tracing::debug!(channel = %route.name, reason, "ignored");
+        self.log().record(
+            Record::new(
+                &route.name,
+                route.adapter.platform(),
+                Outcome::Ignored,
+                arrived.elapsed(),
+            )
+            .detail(reason),
+        );
+        respond::json(StatusCode::OK, body)
+    }
+
+    /// One delivery down its channel's pipeline.
+    async fn deliver_one(
+        &self,
+        route: Arc<Route>,
+        inbound: Inbound,
+        verified: Verified,
+        arrived: Instant,
+    ) -> Response<Body> {
+        let adapter = &route.adapter;
         match adapter.mode() {
             Mode::ViaApi => {
-                let acceptance = accept::Acceptance {
-                    route,
-                    inbound,
-                    body,
-                    arrived,
-                    ledger: self.ledger(),
-                    queue: self.queue(),
-                    intake: self.inner.stores.intake.as_ref(),
-                    log: self.log(),
-                };
-                acceptance.run().await
+                let stored = verified.to_stored();
+                self.accept(route, inbound, stored, arrived).await
             }
             _ => {
                 let states = (!adapter.carries_state()).then(|| self.states().clone());
@@ -383,6 +422,7 @@ impl App {
                 let delivery = deliver::Delivery {
                     route,
                     inbound,
+                    verified,
                     arrived,
                     handler_timeout: self.workers().handler_timeout,
                     data: self.data().clone(),
@@ -401,6 +441,27 @@ impl App {
                     .await
             }
         }
+    }
+
+    /// One via-API delivery claimed, queued as `stored` and acknowledged.
+    async fn accept(
+        &self,
+        route: Arc<Route>,
+        inbound: Inbound,
+        stored: Bytes,
+        arrived: Instant,
+    ) -> Response<Body> {
+        let acceptance = accept::Acceptance {
+            route,
+            inbound,
+            body: stored,
+            arrived,
+            ledger: self.ledger(),
+            queue: self.queue(),
+            intake: self.inner.stores.intake.as_ref(),
+            log: self.log(),
+        };
+        acceptance.run().await
     }
 
     /// Whether the request comes from an address the channel accepts. A request with no known

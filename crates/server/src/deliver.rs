@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botwire_core::{ConversationData, Dispatched, Messenger};
-use botwire_platforms::{Inbound, Rejection};
+use botwire_platforms::{Inbound, Rejection, Verified};
 use botwire_store::{
     CachedResponse, Claim, ClaimToken, ConversationKey, DeliveryKey, Ledger, NewJob, Queue,
     StateStore, Timers, Waited,
@@ -41,6 +41,9 @@ const LATE_PUSH_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct Delivery {
     pub(crate) route: Arc<Route>,
     pub(crate) inbound: Inbound,
+    /// The delivery's verified body: a late reply is queued with it, so that its outbox sees
+    /// the event it answers (a reply token, an interaction's token) as a worker's reply would.
+    pub(crate) verified: Verified,
     pub(crate) arrived: Instant,
     /// How long a handler may run in all, late or not; past it, it is cancelled.
     pub(crate) handler_timeout: Duration,
@@ -118,10 +121,7 @@ impl Delivery {
             log.record(record(Outcome::Late));
             respond::json(StatusCode::OK, adapter.no_op())
         };
-        let refuse = |rejection: Rejection| {
-            let (status, body) = adapter.refuse(&rejection, true);
-            respond::json(status, body)
-        };
+        let refuse = |rejection: Rejection| respond::refusal(&**adapter, &rejection, true);
         let key = DeliveryKey::new(&self.route.name, &self.inbound.delivery_id);
         // A late handler runs until its own timeout at most; the claim outlives it.
         let runs_for = deadline.max(self.handler_timeout);
@@ -162,6 +162,7 @@ impl Delivery {
             turn: turns.enter(conversation_key),
             route: self.route.clone(),
             inbound: self.inbound,
+            verified: self.verified,
             token,
             ledger: ledger.clone(),
             log: log.clone(),
@@ -193,6 +194,7 @@ struct Work {
     turn: Turn,
     route: Arc<Route>,
     inbound: Inbound,
+    verified: Verified,
     token: ClaimToken,
     ledger: Arc<dyn Ledger>,
     log: Arc<DeliveryLog>,
@@ -292,7 +294,7 @@ impl Work {
         // A move the platform learns now: the handler's, or a timeout's that waited for it.
         let tell = dispatched.changed || pending.is_some();
         let next_state = tell.then_some(&*dispatched.next_state);
-        let body = adapter.render(&dispatched.reply, next_state);
+        let body = adapter.render_to(inbound, &dispatched.reply, next_state);
         let ttl = inbound.remember_for.unwrap_or(DEFAULT_TTL);
         let cached = CachedResponse::new(StatusCode::OK.as_u16(), body.clone());
         // Known late already: send the reply another way before the delivery counts as done,
@@ -435,7 +437,11 @@ impl Work {
     /// Queues the late reply in the conversation's lane, to be sent like any other message.
     async fn queue_late_reply(&self, dispatched: &Dispatched) -> Result<(), String> {
         let inbound = &self.inbound;
-        let job = SendJob::late_reply(dispatched.reply.clone(), &inbound.delivery_id);
+        let job = SendJob::late_reply(
+            dispatched.reply.clone(),
+            &inbound.delivery_id,
+            inbound.body.as_ref().unwrap_or(&self.verified).to_stored(),
+        );
         let new = NewJob::new(
             &*self.route.name,
             &inbound.conversation,

@@ -29,6 +29,20 @@ pub(crate) fn json(status: StatusCode, body: Bytes) -> Response<Body> {
     response
 }
 
+/// `rejection` as `adapter` tells its platform about it: its status, body and headers.
+pub(crate) fn refusal(
+    adapter: &dyn botwire_platforms::Adapter,
+    rejection: &Rejection,
+    verified: bool,
+) -> Response<Body> {
+    let (status, body) = adapter.refuse(rejection, verified);
+    let mut response = json(status, body);
+    response
+        .headers_mut()
+        .extend(adapter.refusal_headers(rejection, verified));
+    response
+}
+
 /// A 200 with `value` as JSON.
 pub(crate) fn serialized(value: &impl serde::Serialize) -> Response<Body> {
     match serde_json::to_vec(value) {

@@ -23,6 +23,16 @@ pub(crate) struct SendJob {
     /// The delivery it answers, for a late reply; `None` for a proactive message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) in_reply_to: Option<String>,
+    /// That delivery's verified body as it is stored (`Verified::to_stored`), base64: parsed
+    /// again when the reply is sent, so the outbox sees the event it answers (LINE's reply
+    /// token, a Discord interaction's token). Late replies queued before it was kept have
+    /// none, and go out as proactive messages do.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "base64_bytes"
+    )]
+    pub(crate) delivery: Option<Bytes>,
 }
 
 impl SendJob {
@@ -33,15 +43,18 @@ impl SendJob {
             reply,
             message_id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
             in_reply_to: None,
+            delivery: None,
         }
     }
 
-    /// The late reply to `delivery_id`; its id derives from the delivery, as a reply's does.
-    pub(crate) fn late_reply(reply: Reply, delivery_id: &str) -> Self {
+    /// The late reply to `delivery_id`, whose stored verified body is `delivery`; its id
+    /// derives from the delivery, as a reply's does.
+    pub(crate) fn late_reply(reply: Reply, delivery_id: &str, delivery: Bytes) -> Self {
         Self {
             reply,
             message_id: format!("reply-{delivery_id}"),
             in_reply_to: Some(delivery_id.to_owned()),
+            delivery: Some(delivery),
         }
     }
 
@@ -66,17 +79,50 @@ impl SendJob {
     }
 }
 
+/// Bytes as a base64 string: a verified body need not be text.
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[allow(clippy::ref_option)] // serde's `with` hands over `&Option<T>`
+    pub(super) fn serialize<S: Serializer>(
+        bytes: &Option<Bytes>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(bytes) => serializer.serialize_str(&STANDARD.encode(bytes)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Bytes>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(deserializer)? else {
+            return Ok(None);
+        };
+        STANDARD
+            .decode(text)
+            .map(|bytes| Some(Bytes::from(bytes)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_send_job_round_trips_and_a_delivery_is_not_one() {
-        let job = SendJob::late_reply(Reply::text("late").goto("idle"), "m1");
+        let delivery = Bytes::from_static(b"\0botwire-verified\0{}\0{\"a\":1}");
+        let job = SendJob::late_reply(Reply::text("late").goto("idle"), "m1", delivery.clone());
         let decoded = SendJob::decode(&job.encode())
             .expect("a send job")
             .expect("decodes");
         assert_eq!(decoded.message_id, "reply-m1");
+        assert_eq!(decoded.delivery, Some(delivery));
         assert_eq!(decoded.in_reply_to.as_deref(), Some("m1"));
         assert_eq!(decoded.kind(), "late_reply");
         assert_eq!(decoded.reply.out_message().map(|m| m.body()), Some("late"));
@@ -91,6 +137,23 @@ mod tests {
         }
         let broken = [MARK, b"{not json"].concat();
         assert!(SendJob::decode(&broken).expect("marked").is_err());
+        let bad_base64 = [
+            MARK,
+            br#"{"reply":{},"message_id":"m","delivery":"%%"}"#.as_slice(),
+        ]
+        .concat();
+        assert!(SendJob::decode(&bad_base64).expect("marked").is_err());
+    }
+
+    #[test]
+    fn a_late_reply_queued_before_the_delivery_was_kept_still_decodes() {
+        let reply = serde_json::to_value(Reply::text("hi")).expect("serializes");
+        let old =
+            serde_json::json!({"reply": reply, "message_id": "reply-m1", "in_reply_to": "m1"});
+        let body = [MARK, old.to_string().as_bytes()].concat();
+        let job = SendJob::decode(&body).expect("marked").expect("decodes");
+        assert_eq!(job.delivery, None);
+        assert_eq!(job.in_reply_to.as_deref(), Some("m1"));
     }
 
     #[test]

@@ -184,9 +184,9 @@ async fn process(app: &App, stop: &CancellationToken, mut job: Job) {
             return;
         }
         // Verified when it was accepted, before it was queued.
-        None => match route.adapter.parse(Verified::stored(job.body.clone())) {
-            Ok(Parsed::Event(inbound)) => Work::Delivery(inbound),
-            _ => {
+        None => match parse_again(&route, &job.body) {
+            Some(inbound) => Work::Delivery(Box::new(inbound)),
+            None => {
                 bury(
                     app,
                     stop,
@@ -438,15 +438,45 @@ async fn send_through(
 
 /// One attempt to send a queued message (no handler, no state): through the channel's
 /// outbox, like a reply.
+/// The one delivery in a queued body (or a late reply's): verified when it was accepted,
+/// before it was stored. A batch's member parses to a batch of one.
+fn parse_again(route: &Route, stored: &Bytes) -> Option<Inbound> {
+    match route.adapter.parse(Verified::stored(stored.clone())) {
+        Ok(Parsed::Event(inbound)) => Some(*inbound),
+        Ok(Parsed::Batch(mut batch)) if batch.len() == 1 => batch.pop(),
+        _ => None,
+    }
+}
+
 async fn send_attempt(app: &App, route: &Route, job: &Job, send: &SendJob) -> Attempt {
-    let mut outgoing = Outgoing::proactive(
-        &*route.name,
-        route.adapter.platform(),
-        &job.conversation,
-        &send.message_id,
-        send.reply.clone(),
-    );
+    // A late reply goes out as the reply to its event, so its outbox sees what a worker's
+    // reply's would; one whose delivery is not kept (or no longer parses) as a message.
+    let answered = send.delivery.as_ref().and_then(|stored| {
+        let inbound = parse_again(route, stored);
+        if inbound.is_none() {
+            tracing::warn!("the late reply's delivery no longer parses: sent without it");
+        }
+        inbound
+    });
+    let mut outgoing = match (answered, &send.in_reply_to) {
+        (Some(inbound), Some(delivery_id)) => Outgoing::new(
+            &*route.name,
+            route.adapter.platform(),
+            &job.conversation,
+            delivery_id,
+            inbound.event,
+            send.reply.clone(),
+        ),
+        _ => Outgoing::proactive(
+            &*route.name,
+            route.adapter.platform(),
+            &job.conversation,
+            &send.message_id,
+            send.reply.clone(),
+        ),
+    };
     outgoing.delivery_id.clone_from(&send.in_reply_to);
+    outgoing.message_id.clone_from(&send.message_id);
     let text = outgoing.text().map(str::to_owned);
     send_through(app, route, &outgoing, text, None, None).await
 }
