@@ -20,7 +20,9 @@ pub fn verify_and_parse(adapter: &dyn Adapter, header: &'static str, data: &[u8]
         request = request
             .header(header, value.clone())
             .header("authorization", value.clone())
-            .header("x-webhook-timestamp", value);
+            .header("x-webhook-timestamp", value.clone())
+            .header("webhook-timestamp", value.clone())
+            .header("webhook-id", value);
     }
     let Ok(request) = request.body(()) else {
         return;

@@ -13,7 +13,7 @@ use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::{Bot, Channel, EventKind, Reply, Workers, handler_fn};
 use botwire_e2e::{TOKEN, start_channel};
 use botwire_testkit::raw::{self, Framing};
-use botwire_testkit::{chatwork, funtek, kamigo, tcp, wechatpadpro};
+use botwire_testkit::{chatwork, funtek, kamigo, standard_webhooks, tcp, wechatpadpro};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request, StatusCode};
@@ -764,4 +764,132 @@ async fn wechatpadpro_matrix() {
     ]);
     let adapter = WeChatPadProAdapter::new(&[Secret::new(WECHAT_SECRET)]).expect("a secret");
     run_matrix(&kit, Channel::new("wechatpadpro", adapter), cases).await;
+}
+
+#[tokio::test]
+async fn standard_webhooks_matrix() {
+    const PATH: &str = "/webhooks/standard_webhooks";
+    use botwire::platforms::standard_webhooks::{
+        ID_HEADER, SIGNATURE_HEADER, StandardWebhooksAdapter, TIMESTAMP_HEADER, WebhookSecret,
+    };
+    use standard_webhooks::{SECRET, Signer};
+    // The handler sees the event's name: the matrix's text goes in `type`.
+    let kit = Kit {
+        sign: |body| Signer::new(SECRET).expect("a secret").request(PATH, body),
+        good: |text| standard_webhooks::event(text, serde_json::json!({"id": "c-1"})).body(),
+        signature: SIGNATURE_HEADER,
+    };
+    let bad = StatusCode::BAD_REQUEST;
+    let mut cases = kit.common_rows(bad);
+    let now = unix_now();
+    let at = |timestamp: u64, text: &str| {
+        Signer::new(SECRET)
+            .expect("a secret")
+            .at(timestamp)
+            .request(PATH, (kit.good)(text))
+    };
+    let without = |header: &str| {
+        let mut request = kit.good("x");
+        request.headers_mut().remove(header);
+        request
+    };
+    let mut not_a_number = kit.good("x");
+    set(&mut not_a_number, TIMESTAMP_HEADER, "soon");
+    let mut other_id = kit.good("x");
+    set(&mut other_id, ID_HEADER, "msg_not_the_signed_one");
+    // Rotation: a signature under a retired secret, one of a version this does not read,
+    // and the good one.
+    let rotated = {
+        let body = (kit.good)("rotated");
+        let id = standard_webhooks::message_id();
+        let mut request =
+            Signer::new(SECRET)
+                .expect("a secret")
+                .request_with_id(PATH, &id, body.clone());
+        let good = request.headers()[SIGNATURE_HEADER]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let (_, retired) = Signer::new("whsec_c2Vjb25kIGtleQ==")
+            .expect("a secret")
+            .headers(&id, &body);
+        set(
+            &mut request,
+            SIGNATURE_HEADER,
+            &format!("{retired} v1a,ignored {good}"),
+        );
+        request
+    };
+    let only_v1a = kit.tampered("x", |v| v.replacen("v1,", "v1a,", 1));
+    cases.extend([
+        case(
+            "timestamp six minutes old",
+            at(now - 360, "x"),
+            unauthorized("stale_timestamp"),
+        ),
+        case(
+            "timestamp six minutes ahead",
+            at(now + 360, "x"),
+            unauthorized("stale_timestamp"),
+        ),
+        case(
+            "timestamp in milliseconds",
+            at(now * 1000, "x"),
+            unauthorized("stale_timestamp"),
+        ),
+        case(
+            "timestamp within the window",
+            at(now - 240, "four minutes old"),
+            handled("four minutes old"),
+        ),
+        case(
+            "timestamp not a number",
+            not_a_number,
+            unauthorized("invalid_timestamp"),
+        ),
+        case(
+            "timestamp missing",
+            without(TIMESTAMP_HEADER),
+            unauthorized("invalid_timestamp"),
+        ),
+        case(
+            "webhook-id missing",
+            without(ID_HEADER),
+            unauthorized("missing_id"),
+        ),
+        case(
+            "webhook-id not the one signed",
+            other_id,
+            unauthorized("invalid_signature"),
+        ),
+        case(
+            "several signatures, the last one good",
+            rotated,
+            handled("rotated"),
+        ),
+        case(
+            "only an asymmetric (v1a) signature",
+            only_v1a,
+            unauthorized("invalid_signature"),
+        ),
+        case(
+            "JSON nested 10,000 deep",
+            kit.with_raw_text(&deep(10_000)),
+            refused(bad, "not_json"),
+        ),
+        case(
+            "a JSON array",
+            kit.signed("[1,2,3]"),
+            naming(bad, "invalid_field", "JSON object"),
+        ),
+        case(
+            "type of the wrong type",
+            kit.with_raw_text(b"42"),
+            naming(bad, "invalid_field", "`type`"),
+        ),
+        case("no type", kit.signed(r#"{"data":{}}"#), handled("webhook")),
+    ]);
+    let secret = WebhookSecret::parse(&Secret::new(SECRET)).expect("a secret");
+    let adapter = StandardWebhooksAdapter::new(secret);
+    run_matrix(&kit, Channel::new("standard_webhooks", adapter), cases).await;
 }

@@ -10,9 +10,10 @@ use botwire::platforms::auth::Secret;
 use botwire::platforms::chatwork::ChatworkAdapter;
 use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::kamigo::KamigoAdapter;
+use botwire::platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
 use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::platforms::{Adapter, Verified};
-use botwire_testkit::{chatwork, funtek, kamigo, wechatpadpro};
+use botwire_testkit::{chatwork, funtek, kamigo, standard_webhooks, wechatpadpro};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, Request};
@@ -26,6 +27,8 @@ enum Encoding {
     /// `prefix` then hex.
     Hex(&'static str),
     Base64,
+    /// `prefix` then base64.
+    PrefixedBase64(&'static str),
 }
 
 impl Encoding {
@@ -36,6 +39,9 @@ impl Encoding {
                 hex::decode(value.strip_prefix(prefix.as_bytes())?.trim_ascii()).ok()
             }
             Self::Base64 => BASE64.decode(value.trim_ascii()).ok(),
+            Self::PrefixedBase64(prefix) => BASE64
+                .decode(value.strip_prefix(prefix.as_bytes())?.trim_ascii())
+                .ok(),
         }
     }
 }
@@ -49,7 +55,7 @@ struct Platform {
     encoding: Encoding,
 }
 
-fn platforms() -> [Platform; 4] {
+fn platforms() -> [Platform; 5] {
     [
         Platform {
             name: "funtek",
@@ -99,6 +105,22 @@ fn platforms() -> [Platform; 4] {
             header: botwire::platforms::wechatpadpro::SIGNATURE_HEADER,
             encoding: Encoding::Hex(""),
         },
+        Platform {
+            name: "standard_webhooks",
+            // A Standard Webhooks secret is base64 of the key; the test's secret is the key.
+            adapter: |secret| {
+                let secret = Secret::new(BASE64.encode(secret));
+                let secret = WebhookSecret::parse(&secret).expect("a secret");
+                Arc::new(StandardWebhooksAdapter::new(secret))
+            },
+            sign: |secret, body| {
+                standard_webhooks::Signer::new(&BASE64.encode(secret))
+                    .expect("a secret")
+                    .request("/w", body)
+            },
+            header: botwire::platforms::standard_webhooks::SIGNATURE_HEADER,
+            encoding: Encoding::PrefixedBase64("v1,"),
+        },
     ]
 }
 
@@ -130,7 +152,9 @@ proptest! {
                 parts.headers.insert("authorization", value);
             }
             if let Ok(value) = HeaderValue::from_str(&timestamp) {
-                parts.headers.insert("x-webhook-timestamp", value);
+                parts.headers.insert("x-webhook-timestamp", value.clone());
+                parts.headers.insert("webhook-timestamp", value.clone());
+                parts.headers.insert("webhook-id", value);
             }
             let _ = adapter.verify(&parts, &raw);
             let _ = adapter.parse(Verified::stored(Bytes::from(raw.clone())));

@@ -1,4 +1,4 @@
-//! Secrets never leak: a whole session on all four platforms, over HTTP/1 and HTTP/2, good and
+//! Secrets never leak: a whole session on every platform, over HTTP/1 and HTTP/2, good and
 //! bad deliveries, with every log line at trace level captured. No secret, token or signature
 //! may appear in the logs, the delivery log, or any response; `Debug` of every configuration
 //! type prints none.
@@ -13,10 +13,13 @@ use botwire::platforms::auth::Secret;
 use botwire::platforms::chatwork::{ChatworkAdapter, ChatworkOutbox};
 use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::kamigo::KamigoAdapter;
+use botwire::platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
 use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::{Channel, Server, Settings};
 use botwire_testkit::chatwork_api::FakeApi;
-use botwire_testkit::{TestResponse, chatwork, funtek, kamigo, tcp, wechatpadpro};
+use botwire_testkit::{
+    TestResponse, chatwork, funtek, kamigo, standard_webhooks, tcp, wechatpadpro,
+};
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
@@ -27,6 +30,8 @@ const KAMIGO_SECRET: &str = "kamigo-secret-51d8aa";
 const CHATWORK_TOKEN: &str = "Y2hhdHdvcmstd2ViaG9vay10b2tlbi05YzRl";
 const CHATWORK_API_TOKEN: &str = "chatwork-api-token-c0ffee";
 const WECHAT_SECRET: &str = "wechat-secret-0b7d41";
+/// `whsec_` + base64 of `standard-webhooks-key-9e1d44`.
+const STANDARD_SECRET: &str = "whsec_c3RhbmRhcmQtd2ViaG9va3Mta2V5LTllMWQ0NA==";
 
 /// Everything the log subscriber writes.
 #[derive(Clone, Default)]
@@ -56,6 +61,8 @@ fn credentials_of(request: &Request<Full<Bytes>>) -> Vec<String> {
     let mut sent: Vec<String> = request
         .headers()
         .iter()
+        // A Standard Webhooks message id is the delivery id, shown on purpose.
+        .filter(|(name, _)| *name != "webhook-id")
         .filter(|(name, _)| *name != http::header::CONTENT_TYPE)
         .map(|(_, value)| value.to_str().expect("ascii").to_owned())
         .collect();
@@ -85,6 +92,9 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         .expect("a token")
         .with_outbox(outbox);
     let wechat = WeChatPadProAdapter::new(&[Secret::new(WECHAT_SECRET)]).expect("a secret");
+    let standard = StandardWebhooksAdapter::new(
+        WebhookSecret::parse(&Secret::new(STANDARD_SECRET)).expect("a secret"),
+    );
     let server = Server::new()
         .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
         .admin(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -92,6 +102,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         .channel(Channel::new("kamigo", kamigo))
         .channel(Channel::new("chatwork", chatwork))
         .channel(Channel::new("wechatpadpro", wechat))
+        .channel(Channel::new("standard_webhooks", standard))
         .bot(echo_bot::bot().expect("bot"));
     let debug_of_server = format!("{server:?}");
     let running = server.bind().await.expect("starts");
@@ -101,6 +112,8 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
     let kamigo_signer = || kamigo::Signer::new(KAMIGO_SECRET);
     let chatwork_signer = || chatwork::Signer::new(CHATWORK_TOKEN).expect("base64");
     let wechat_signer = || wechatpadpro::Signer::new(WECHAT_SECRET);
+    let standard_signer = || standard_webhooks::Signer::new(STANDARD_SECRET).expect("a secret");
+    let standard_path = "/webhooks/standard_webhooks";
     let mut sent_credentials = Vec::new();
     let mut responses = Vec::new();
     let mut send = |request: Request<Full<Bytes>>| {
@@ -126,6 +139,9 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
                 .request("/webhooks/chatwork", chatwork::message_created("query"))
         }),
         Box::new(|| wechat_signer().request("/webhooks/wechatpadpro", wechatpadpro::text("hi"))),
+        Box::new(|| {
+            standard_signer().request(standard_path, standard_webhooks::contact_created("c"))
+        }),
     ];
     for make in &good {
         let request = make();
@@ -151,6 +167,12 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
                 .at(1)
                 .request("/webhooks/wechatpadpro", wechatpadpro::text("old"))
         }),
+        Box::new(|| {
+            standard_signer()
+                .at(1)
+                .request(standard_path, standard_webhooks::contact_created("old"))
+        }),
+        Box::new(|| standard_signer().request(standard_path, "[not an event]")),
     ];
     for make in &bad {
         send(make());
@@ -177,6 +199,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
             ("BOTWIRE_CHATWORK_TOKEN", CHATWORK_TOKEN),
             ("BOTWIRE_CHATWORK_API_TOKEN", CHATWORK_API_TOKEN),
             ("BOTWIRE_WECHATPADPRO_SECRET", WECHAT_SECRET),
+            ("BOTWIRE_STANDARD_WEBHOOKS_SECRET", STANDARD_SECRET),
             ("BOTWIRE_STORE", "memory"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
@@ -198,6 +221,8 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         CHATWORK_TOKEN,
         CHATWORK_API_TOKEN,
         WECHAT_SECRET,
+        STANDARD_SECRET,
+        &STANDARD_SECRET["whsec_".len()..],
     ]
     .map(str::to_owned)
     .to_vec();

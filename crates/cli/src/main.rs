@@ -4,6 +4,7 @@
 //! ```text
 //! botwire send --platform kamigo --url http://127.0.0.1:8080/webhooks/kamigo --secret s --text hi
 //! echo '{"msgId":"1"}' | botwire sign --platform wechatpadpro --secret s
+//! echo '{"type":"a.b"}' | botwire sign --platform standard_webhooks --secret whsec_… --id msg_1
 //! botwire say --channel chatwork --conversation 123456 --text "The build is green"
 //! botwire store --data-dir ./botwire-data export > backup.jsonl
 //! ```
@@ -54,16 +55,19 @@ struct Send {
     signing: SigningArgs,
     /// The event: funtek message|join_room|add_members|delete_members; kamigo
     /// message|member_joined|member_left|file_uploaded; chatwork
-    /// message_created|message_updated|mention_to_me; wechatpadpro text|image|link.
+    /// message_created|message_updated|mention_to_me; wechatpadpro text|image|link;
+    /// standard_webhooks contact_created|event (the text is the event's type).
     #[arg(long)]
     event: Option<String>,
     /// The message text.
     #[arg(long, default_value = "hello")]
     text: String,
-    /// The room, group or chat (Chatwork: a number; WeChatPadPro: the sender's id).
+    /// The room, group or chat (Chatwork: a number; WeChatPadPro: the sender's id; Standard
+    /// Webhooks: the data.id the event is about).
     #[arg(long)]
     room: Option<String>,
-    /// The message id (default: a fresh one). Send the same id twice to see deduplication.
+    /// The message id (default: a fresh one; Standard Webhooks: the webhook-id). Send the same
+    /// id twice to see deduplication.
     #[arg(long)]
     id: Option<String>,
     /// FUNTEK: the room's bot state (botState).
@@ -84,12 +88,15 @@ struct Sign {
     platform: Platform,
     #[command(flatten)]
     signing: SigningArgs,
+    /// Standard Webhooks: the webhook-id to sign with the body (default: a fresh one).
+    #[arg(long)]
+    id: Option<String>,
 }
 
 #[derive(Debug, Args)]
 struct SigningArgs {
     /// The channel's secret: FUNTEK token, Kamigo secret, Chatwork webhook token (base64),
-    /// WeChatPadPro secret.
+    /// WeChatPadPro secret, Standard Webhooks whsec_ secret.
     #[arg(long, env = "BOTWIRE_SEND_SECRET", hide_env_values = true)]
     secret: Option<String>,
     /// WeChatPadPro: sign timestamp + body without the colon.
@@ -101,11 +108,13 @@ struct SigningArgs {
 }
 
 impl SigningArgs {
-    fn signing(&self) -> Signing {
+    /// How to sign; `id` is a Standard Webhooks `webhook-id`.
+    fn signing(&self, id: Option<String>) -> Signing {
         Signing {
             secret: self.secret.clone(),
             concat: self.concat,
             in_query: self.query,
+            id,
         }
     }
 }
@@ -138,6 +147,14 @@ async fn run_send(send: Send) -> Result<ExitCode, String> {
         member: send.member,
     };
     let body = sample::body(send.platform, &options)?;
+    // Standard Webhooks carries the id in a header: one for every repeat, so they are
+    // duplicates as on the other platforms.
+    let webhook_id = (send.platform == Platform::StandardWebhooks).then(|| {
+        options
+            .id
+            .clone()
+            .unwrap_or_else(botwire_testkit::standard_webhooks::message_id)
+    });
     let client = reqwest::Client::new();
     let mut all_ok = true;
     for _ in 0..send.repeat.max(1) {
@@ -145,7 +162,7 @@ async fn run_send(send: Send) -> Result<ExitCode, String> {
         let request = sample::request(
             send.platform,
             &send.url,
-            &send.signing.signing(),
+            &send.signing.signing(webhook_id.clone()),
             body.clone(),
         )?;
         let (parts, full) = request.into_parts();
@@ -180,7 +197,7 @@ fn run_sign(sign: &Sign) -> Result<ExitCode, String> {
     let request = sample::request(
         sign.platform,
         "/",
-        &sign.signing.signing(),
+        &sign.signing.signing(sign.id.clone()),
         Bytes::from(body),
     )?;
     for (name, value) in request.headers() {

@@ -1,6 +1,6 @@
 //! Realistic deliveries of each platform, signed exactly as the platform signs them.
 
-use botwire_testkit::{chatwork, funtek, kamigo, wechatpadpro};
+use botwire_testkit::{chatwork, funtek, kamigo, standard_webhooks, wechatpadpro};
 use bytes::Bytes;
 use clap::ValueEnum;
 use http::Request;
@@ -17,6 +17,10 @@ pub(crate) enum Platform {
     Chatwork,
     /// WeChatPadPro: timestamp and hex HMAC.
     Wechatpadpro,
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `v1,` base64 HMAC (`--secret`
+    /// is the `whsec_` secret).
+    #[value(name = "standard_webhooks", alias = "standard-webhooks")]
+    StandardWebhooks,
 }
 
 /// What to put in the delivery.
@@ -37,6 +41,7 @@ pub(crate) fn kinds(platform: Platform) -> &'static [&'static str] {
         Platform::Kamigo => &["message", "member_joined", "member_left", "file_uploaded"],
         Platform::Chatwork => &["message_created", "message_updated", "mention_to_me"],
         Platform::Wechatpadpro => &["text", "image", "link"],
+        Platform::StandardWebhooks => &["contact_created", "event"],
     }
 }
 
@@ -119,6 +124,16 @@ pub(crate) fn body(platform: Platform, options: &Options) -> Result<Bytes, Strin
             }
             event.body()
         }
+        // The id is the webhook-id header (see `Signing::id`); the text is the event's type
+        // for `event`, and the room the thing it is about.
+        Platform::StandardWebhooks => {
+            let about = options.room.as_deref().unwrap_or("1f81eb52");
+            match kind {
+                "event" => standard_webhooks::event(text, serde_json::json!({ "id": about })),
+                _ => standard_webhooks::contact_created(about),
+            }
+            .body()
+        }
     };
     Ok(body)
 }
@@ -131,6 +146,8 @@ pub(crate) struct Signing {
     pub(crate) concat: bool,
     /// Chatwork: the signature in the query parameter.
     pub(crate) in_query: bool,
+    /// Standard Webhooks: the `webhook-id` (signed with the body); a fresh one when `None`.
+    pub(crate) id: Option<String>,
 }
 
 /// A POST of `body` to `url`, signed as `platform` signs.
@@ -166,6 +183,14 @@ pub(crate) fn request(
                 signer
             };
             signer.request(url, body)
+        }
+        Platform::StandardWebhooks => {
+            let signer = standard_webhooks::Signer::new(need()?).map_err(|e| e.to_string())?;
+            let id = signing
+                .id
+                .clone()
+                .unwrap_or_else(standard_webhooks::message_id);
+            signer.request_with_id(url, &id, body)
         }
     })
 }
@@ -225,5 +250,41 @@ mod tests {
             ..Signing::default()
         };
         assert!(request(Platform::Chatwork, "http://x/", &bad_token, Bytes::new()).is_err());
+        let not_whsec = request(
+            Platform::StandardWebhooks,
+            "http://x/",
+            &bad_token,
+            Bytes::new(),
+        );
+        assert!(not_whsec.unwrap_err().contains("whsec_"));
+    }
+
+    #[test]
+    fn a_standard_webhooks_delivery_carries_its_id_in_a_header() {
+        let signing = Signing {
+            secret: Some(standard_webhooks::SECRET.into()),
+            id: Some("msg_fixed".into()),
+            ..Signing::default()
+        };
+        let options = Options {
+            event: Some("event".into()),
+            text: "invoice.paid".into(),
+            room: Some("inv-7".into()),
+            ..Options::default()
+        };
+        let body = body(Platform::StandardWebhooks, &options).expect("a body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            (json["type"].as_str(), json["data"]["id"].as_str()),
+            (Some("invoice.paid"), Some("inv-7"))
+        );
+        let signed = request(Platform::StandardWebhooks, "/", &signing, body).expect("signed");
+        assert_eq!(signed.headers()["webhook-id"], "msg_fixed");
+        assert!(
+            signed.headers()["webhook-signature"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("v1,")
+        );
     }
 }

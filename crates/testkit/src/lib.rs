@@ -1,7 +1,7 @@
 //! Test botwire bots without a chat platform.
 //!
-//! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`]: build realistic deliveries of each
-//!   platform and sign them exactly as the platform does.
+//! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`], [`standard_webhooks`]: build
+//!   realistic deliveries of each platform and sign them exactly as the platform does.
 //! - [`conformance`]: one suite every ledger, state store and queue backend must pass.
 //! - [`faults::Faulty`]: stores and outboxes that fail, hang or fail every n-th call on demand.
 //! - [`outbox::RecordingOutbox`]: see the replies of via-API bots, in order; make sends fail.
@@ -56,6 +56,7 @@ pub mod outbox;
 pub mod proc_stats;
 pub mod raw;
 pub mod redis_server;
+pub mod standard_webhooks;
 pub mod tcp;
 pub mod transcript;
 pub mod webhook_receiver;

@@ -1,9 +1,4 @@
-//! Standard Webhooks signatures (standardwebhooks.com): the secret is `whsec_` + base64 of the
-//! key; the signed content is `{webhook-id}.{webhook-timestamp}.{body}`; `webhook-signature`
-//! is a space-separated list of `v1,<base64 HMAC-SHA256>`, of which any one may match (other
-//! versions are ignored). botwire signs the replies its [`HttpOutbox`](crate::HttpOutbox)
-//! posts this way, so the receiving service can verify them with any Standard Webhooks
-//! library.
+//! Standard Webhooks signatures: signing (the HTTP outbox) and verifying (the channel).
 
 use std::fmt;
 use std::time::Duration;
@@ -55,14 +50,33 @@ impl WebhookSecret {
     /// # Errors
     /// When what follows the prefix is not base64, or is empty.
     pub fn parse(secret: &Secret) -> Result<Self, InvalidSecret> {
-        let text = secret.expose().trim();
-        let encoded = text.strip_prefix("whsec_").unwrap_or(text);
-        let key = BASE64.decode(encoded).map_err(|_| InvalidSecret)?;
-        if key.is_empty() {
+        Self::parse_any(std::slice::from_ref(secret))
+    }
+
+    /// Several secrets, for rotation: a signature under any of them verifies; [`sign`]
+    /// uses the first.
+    ///
+    /// # Errors
+    /// When one is not a secret, or there is none.
+    ///
+    /// [`sign`]: WebhookSecret::sign
+    pub fn parse_any(secrets: &[Secret]) -> Result<Self, InvalidSecret> {
+        let keys = secrets
+            .iter()
+            .map(|secret| {
+                let text = secret.expose().trim();
+                let encoded = text.strip_prefix("whsec_").unwrap_or(text);
+                match BASE64.decode(encoded) {
+                    Ok(key) if !key.is_empty() => Ok(key),
+                    _ => Err(InvalidSecret),
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if keys.is_empty() {
             return Err(InvalidSecret);
         }
         Ok(Self {
-            keys: HmacKeys::new([key]),
+            keys: HmacKeys::new(keys),
         })
     }
 
@@ -95,7 +109,12 @@ impl WebhookSecret {
         };
         let id = text(ID_HEADER)?;
         let timestamp = text(TIMESTAMP_HEADER)?;
-        let signatures = text(SIGNATURE_HEADER)?;
+        // An empty list is a header that was sent and matches nothing.
+        let signatures = headers
+            .get(SIGNATURE_HEADER)
+            .ok_or(VerifyError::Header(SIGNATURE_HEADER))?
+            .to_str()
+            .map_err(|_| VerifyError::Mismatch)?;
         let at: u64 = timestamp
             .parse()
             .map_err(|_| VerifyError::Header(TIMESTAMP_HEADER))?;
@@ -198,12 +217,35 @@ mod tests {
     }
 
     #[test]
+    fn any_of_several_secrets_verifies_and_the_first_signs() {
+        let other = "whsec_c2Vjb25kIGtleQ==";
+        let both =
+            WebhookSecret::parse_any(&[Secret::new(other), Secret::new(SECRET)]).expect("secrets");
+        let headers = headers(SIGNATURE, "1614265330");
+        let verify = |secret: &WebhookSecret| {
+            secret.verify(&headers, BODY.as_bytes(), TIMESTAMP, DEFAULT_TOLERANCE)
+        };
+        assert_eq!(verify(&both), Ok(()));
+        let alone = WebhookSecret::parse(&Secret::new(other)).expect("a secret");
+        assert_eq!(verify(&alone), Err(VerifyError::Mismatch));
+        assert_eq!(
+            both.sign(ID, TIMESTAMP, BODY.as_bytes()),
+            alone.sign(ID, TIMESTAMP, BODY.as_bytes())
+        );
+    }
+
+    #[test]
     fn a_secret_must_be_base64_and_never_prints() {
         assert_eq!(
             WebhookSecret::parse(&Secret::new("whsec_not base64!")).map(|_| ()),
             Err(InvalidSecret)
         );
         assert!(WebhookSecret::parse(&Secret::new("whsec_")).is_err());
+        assert!(WebhookSecret::parse_any(&[]).is_err());
+        assert!(
+            WebhookSecret::parse_any(&[Secret::new(SECRET), Secret::new("whsec_!!")]).is_err(),
+            "one bad secret of several is refused, not skipped"
+        );
         let secret = WebhookSecret::parse(&Secret::new(SECRET)).expect("a secret");
         assert!(!format!("{secret:?}").contains("MfKQ"));
     }
