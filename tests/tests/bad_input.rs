@@ -13,7 +13,7 @@ use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::{Bot, Channel, EventKind, Reply, Workers, handler_fn};
 use botwire_e2e::{TOKEN, start_channel};
 use botwire_testkit::raw::{self, Framing};
-use botwire_testkit::{chatwork, funtek, kamigo, standard_webhooks, tcp, wechatpadpro};
+use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, tcp, wechatpadpro};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request, StatusCode};
@@ -892,4 +892,74 @@ async fn standard_webhooks_matrix() {
     let secret = WebhookSecret::parse(&Secret::new(SECRET)).expect("a secret");
     let adapter = StandardWebhooksAdapter::new(secret);
     run_matrix(&kit, Channel::new("standard_webhooks", adapter), cases).await;
+}
+
+#[tokio::test]
+async fn line_matrix() {
+    const PATH: &str = "/webhooks/line";
+    const SECRET: &str = "matrix-line-secret";
+    let kit = Kit {
+        sign: |body| line::Signer::new(SECRET).request(PATH, body),
+        good: |text| line::body(&[line::message(text).from_user("Umatrix")]),
+        signature: botwire::platforms::line::SIGNATURE_HEADER,
+    };
+    let bad = StatusCode::BAD_REQUEST;
+    let mut cases = kit.common_rows(bad);
+    let in_matrix = |event: line::Event| event.from_user("Umatrix");
+    cases.extend([
+        case(
+            "no events (the console's Verify button)",
+            kit.signed(line::body(&[])),
+            Expect::Ignored,
+        ),
+        case(
+            "events not a list",
+            kit.signed(r#"{"destination":"U1","events":{}}"#),
+            naming(bad, "invalid_field", "`events`"),
+        ),
+        case(
+            "a good event beside a broken one",
+            kit.signed(line::body(&[
+                in_matrix(line::message("not queued")),
+                in_matrix(line::message("x")).set("/message", serde_json::Value::Null),
+            ])),
+            naming(bad, "invalid_field", "`events[1].message`"),
+        ),
+        case(
+            "webhookEventId of the wrong type",
+            kit.signed(line::body(&[
+                in_matrix(line::message("x")).set("/webhookEventId", 7)
+            ])),
+            naming(bad, "invalid_field", "`events[0].webhookEventId`"),
+        ),
+        case(
+            "a group without its groupId",
+            kit.signed(line::body(&[
+                in_matrix(line::message("x")).set("/source/type", "group")
+            ])),
+            naming(bad, "invalid_field", "`events[0].source.groupId`"),
+        ),
+        case(
+            "JSON nested 10,000 deep",
+            kit.with_raw_text(&deep(10_000)),
+            naming(bad, "invalid_field", "`events[0].message.text`"),
+        ),
+        case(
+            "an event type LINE may add",
+            kit.signed(line::body(&[
+                in_matrix(line::postback("a=1")).set("/type", "futureEvent")
+            ])),
+            handled("futureEvent"),
+        ),
+        case(
+            "a redelivered event",
+            kit.signed(line::body(&[
+                in_matrix(line::message("again")).redelivered()
+            ])),
+            handled("again"),
+        ),
+    ]);
+    let adapter =
+        botwire::platforms::line::LineAdapter::new(&[Secret::new(SECRET)]).expect("a secret");
+    run_matrix(&kit, Channel::new("line", adapter), cases).await;
 }

@@ -10,10 +10,11 @@ use botwire::platforms::auth::Secret;
 use botwire::platforms::chatwork::ChatworkAdapter;
 use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::kamigo::KamigoAdapter;
+use botwire::platforms::line::LineAdapter;
 use botwire::platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
 use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::platforms::{Adapter, Verified};
-use botwire_testkit::{chatwork, funtek, kamigo, standard_webhooks, wechatpadpro};
+use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, wechatpadpro};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, Request};
@@ -55,7 +56,7 @@ struct Platform {
     encoding: Encoding,
 }
 
-fn platforms() -> [Platform; 5] {
+fn platforms() -> [Platform; 6] {
     [
         Platform {
             name: "funtek",
@@ -104,6 +105,13 @@ fn platforms() -> [Platform; 5] {
             sign: |secret, body| wechatpadpro::Signer::new(secret).request("/w", body),
             header: botwire::platforms::wechatpadpro::SIGNATURE_HEADER,
             encoding: Encoding::Hex(""),
+        },
+        Platform {
+            name: "line",
+            adapter: |secret| Arc::new(LineAdapter::new(&[Secret::new(secret)]).expect("a secret")),
+            sign: |secret, body| line::Signer::new(secret).request("/w", body),
+            header: botwire::platforms::line::SIGNATURE_HEADER,
+            encoding: Encoding::Base64,
         },
         Platform {
             name: "standard_webhooks",

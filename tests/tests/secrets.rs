@@ -13,12 +13,13 @@ use botwire::platforms::auth::Secret;
 use botwire::platforms::chatwork::{ChatworkAdapter, ChatworkOutbox};
 use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::kamigo::KamigoAdapter;
+use botwire::platforms::line::{LineAdapter, LineOutbox};
 use botwire::platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
 use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::{Channel, Server, Settings};
 use botwire_testkit::chatwork_api::FakeApi;
 use botwire_testkit::{
-    TestResponse, chatwork, funtek, kamigo, standard_webhooks, tcp, wechatpadpro,
+    TestResponse, chatwork, funtek, kamigo, line, standard_webhooks, tcp, wechatpadpro,
 };
 use bytes::Bytes;
 use http::Request;
@@ -30,6 +31,8 @@ const KAMIGO_SECRET: &str = "kamigo-secret-51d8aa";
 const CHATWORK_TOKEN: &str = "Y2hhdHdvcmstd2ViaG9vay10b2tlbi05YzRl";
 const CHATWORK_API_TOKEN: &str = "chatwork-api-token-c0ffee";
 const WECHAT_SECRET: &str = "wechat-secret-0b7d41";
+const LINE_SECRET: &str = "line-channel-secret-7ac3e1";
+const LINE_TOKEN: &str = "line-access-token-5b90f2";
 /// `whsec_` + base64 of `standard-webhooks-key-9e1d44`.
 const STANDARD_SECRET: &str = "whsec_c3RhbmRhcmQtd2ViaG9va3Mta2V5LTllMWQ0NA==";
 
@@ -92,6 +95,10 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         .expect("a token")
         .with_outbox(outbox);
     let wechat = WeChatPadProAdapter::new(&[Secret::new(WECHAT_SECRET)]).expect("a secret");
+    let mut line_api = botwire_testkit::line_api::FakeApi::start().await;
+    let line_adapter = LineAdapter::new(&[Secret::new(LINE_SECRET)])
+        .expect("a secret")
+        .with_outbox(LineOutbox::new(&line_api.base(), Secret::new(LINE_TOKEN)).expect("client"));
     let standard = StandardWebhooksAdapter::new(
         WebhookSecret::parse(&Secret::new(STANDARD_SECRET)).expect("a secret"),
     );
@@ -103,6 +110,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         .channel(Channel::new("chatwork", chatwork))
         .channel(Channel::new("wechatpadpro", wechat))
         .channel(Channel::new("standard_webhooks", standard))
+        .channel(Channel::new("line", line_adapter))
         .bot(echo_bot::bot().expect("bot"));
     let debug_of_server = format!("{server:?}");
     let running = server.bind().await.expect("starts");
@@ -114,6 +122,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
     let wechat_signer = || wechatpadpro::Signer::new(WECHAT_SECRET);
     let standard_signer = || standard_webhooks::Signer::new(STANDARD_SECRET).expect("a secret");
     let standard_path = "/webhooks/standard_webhooks";
+    let line_signer = || line::Signer::new(LINE_SECRET);
     let mut sent_credentials = Vec::new();
     let mut responses = Vec::new();
     let mut send = |request: Request<Full<Bytes>>| {
@@ -142,6 +151,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         Box::new(|| {
             standard_signer().request(standard_path, standard_webhooks::contact_created("c"))
         }),
+        Box::new(|| line_signer().request("/webhooks/line", line::body(&[line::message("hi")]))),
     ];
     for make in &good {
         let request = make();
@@ -173,13 +183,20 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
                 .request(standard_path, standard_webhooks::contact_created("old"))
         }),
         Box::new(|| standard_signer().request(standard_path, "[not an event]")),
+        Box::new(|| {
+            let mut request =
+                line_signer().request("/webhooks/line", line::body(&[line::message("a")]));
+            *request.body_mut() = Full::new(line::body(&[line::message("b")]));
+            request
+        }),
     ];
     for make in &bad {
         send(make());
         responses.extend(both(addr, make).await);
     }
-    // The Chatwork replies went out with the API token.
+    // The Chatwork and LINE replies went out with their tokens.
     api.next_message().await;
+    assert_eq!(line_api.next_message().await.token, LINE_TOKEN);
 
     let admin = running.admin_addr().expect("admin");
     responses.push(
@@ -200,6 +217,8 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
             ("BOTWIRE_CHATWORK_API_TOKEN", CHATWORK_API_TOKEN),
             ("BOTWIRE_WECHATPADPRO_SECRET", WECHAT_SECRET),
             ("BOTWIRE_STANDARD_WEBHOOKS_SECRET", STANDARD_SECRET),
+            ("BOTWIRE_LINE_SECRET", LINE_SECRET),
+            ("BOTWIRE_LINE_ACCESS_TOKEN", LINE_TOKEN),
             ("BOTWIRE_STORE", "memory"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
@@ -223,6 +242,8 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         WECHAT_SECRET,
         STANDARD_SECRET,
         &STANDARD_SECRET["whsec_".len()..],
+        LINE_SECRET,
+        LINE_TOKEN,
     ]
     .map(str::to_owned)
     .to_vec();

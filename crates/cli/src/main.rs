@@ -55,15 +55,16 @@ struct Send {
     signing: SigningArgs,
     /// The event: funtek message|join_room|add_members|delete_members; kamigo
     /// message|member_joined|member_left|file_uploaded; chatwork
-    /// message_created|message_updated|mention_to_me; wechatpadpro text|image|link;
-    /// standard_webhooks contact_created|event (the text is the event's type).
+    /// message_created|message_updated|mention_to_me; wechatpadpro text|image|link; line
+    /// message|image|follow|member_joined|member_left|postback; standard_webhooks
+    /// contact_created|event (the text is the event's type).
     #[arg(long)]
     event: Option<String>,
     /// The message text.
     #[arg(long, default_value = "hello")]
     text: String,
-    /// The room, group or chat (Chatwork: a number; WeChatPadPro: the sender's id; Standard
-    /// Webhooks: the data.id the event is about).
+    /// The room, group or chat (Chatwork: a number; WeChatPadPro: the sender's id; LINE: a
+    /// group C…, room R… or user U…; Standard Webhooks: the data.id the event is about).
     #[arg(long)]
     room: Option<String>,
     /// The message id (default: a fresh one; Standard Webhooks: the webhook-id). Send the same
@@ -96,7 +97,7 @@ struct Sign {
 #[derive(Debug, Args)]
 struct SigningArgs {
     /// The channel's secret: FUNTEK token, Kamigo secret, Chatwork webhook token (base64),
-    /// WeChatPadPro secret, Standard Webhooks whsec_ secret.
+    /// WeChatPadPro secret, LINE channel secret, Standard Webhooks whsec_ secret.
     #[arg(long, env = "BOTWIRE_SEND_SECRET", hide_env_values = true)]
     secret: Option<String>,
     /// WeChatPadPro: sign timestamp + body without the colon.

@@ -1,6 +1,6 @@
 //! Realistic deliveries of each platform, signed exactly as the platform signs them.
 
-use botwire_testkit::{chatwork, funtek, kamigo, standard_webhooks, wechatpadpro};
+use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, wechatpadpro};
 use bytes::Bytes;
 use clap::ValueEnum;
 use http::Request;
@@ -17,6 +17,8 @@ pub(crate) enum Platform {
     Chatwork,
     /// WeChatPadPro: timestamp and hex HMAC.
     Wechatpadpro,
+    /// LINE: `x-line-signature`, base64 HMAC (`--secret` is the channel secret).
+    Line,
     /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `v1,` base64 HMAC (`--secret`
     /// is the `whsec_` secret).
     #[value(name = "standard_webhooks", alias = "standard-webhooks")]
@@ -41,6 +43,14 @@ pub(crate) fn kinds(platform: Platform) -> &'static [&'static str] {
         Platform::Kamigo => &["message", "member_joined", "member_left", "file_uploaded"],
         Platform::Chatwork => &["message_created", "message_updated", "mention_to_me"],
         Platform::Wechatpadpro => &["text", "image", "link"],
+        Platform::Line => &[
+            "message",
+            "image",
+            "follow",
+            "member_joined",
+            "member_left",
+            "postback",
+        ],
         Platform::StandardWebhooks => &["contact_created", "event"],
     }
 }
@@ -124,6 +134,27 @@ pub(crate) fn body(platform: Platform, options: &Options) -> Result<Bytes, Strin
             }
             event.body()
         }
+        // One event per body; the room is a group (C…), a room (R…) or a user's chat (U…).
+        Platform::Line => {
+            let mut event = match kind {
+                "image" => line::media("image"),
+                "follow" => line::follow(),
+                "member_joined" => line::member_joined(&[member]),
+                "member_left" => line::member_left(&[member]),
+                "postback" => line::postback(text),
+                _ => line::message(text),
+            };
+            match options.room.as_deref() {
+                Some(room) if room.starts_with('R') => event = event.room(room),
+                Some(user) if user.starts_with('U') => event = event.from_user(user),
+                Some(group) => event = event.group(group),
+                None => {}
+            }
+            if let Some(id) = &options.id {
+                event = event.id(id);
+            }
+            line::body(&[event])
+        }
         // The id is the webhook-id header (see `Signing::id`); the text is the event's type
         // for `event`, and the room the thing it is about.
         Platform::StandardWebhooks => {
@@ -184,6 +215,7 @@ pub(crate) fn request(
             };
             signer.request(url, body)
         }
+        Platform::Line => line::Signer::new(need()?).request(url, body),
         Platform::StandardWebhooks => {
             let signer = standard_webhooks::Signer::new(need()?).map_err(|e| e.to_string())?;
             let id = signing

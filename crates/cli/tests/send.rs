@@ -9,6 +9,7 @@ use botwire_platforms::auth::Secret;
 use botwire_platforms::chatwork::ChatworkAdapter;
 use botwire_platforms::funtek::FuntekAdapter;
 use botwire_platforms::kamigo::KamigoAdapter;
+use botwire_platforms::line::LineAdapter;
 use botwire_platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
 use botwire_platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire_server::{Channel, Running, Server};
@@ -38,6 +39,7 @@ async fn sample_bot() -> Running {
     let kamigo = KamigoAdapter::new(&[Secret::new("ks")]).expect("a secret");
     let chatwork = ChatworkAdapter::new(&[Secret::new(CHATWORK_TOKEN)]).expect("a token");
     let wechat = WeChatPadProAdapter::new(&[Secret::new("ws")]).expect("a secret");
+    let line = LineAdapter::new(&[Secret::new("ls")]).expect("a secret");
     let standard = StandardWebhooksAdapter::new(
         WebhookSecret::parse(&Secret::new(STANDARD_SECRET)).expect("a secret"),
     );
@@ -47,6 +49,7 @@ async fn sample_bot() -> Running {
         .channel(Channel::new("kamigo", kamigo))
         .channel(Channel::new("chatwork", chatwork))
         .channel(Channel::new("wechatpadpro", wechat))
+        .channel(Channel::new("line", line))
         .channel(Channel::new("standard_webhooks", standard))
         .bot(echo_bot::bot().expect("the sample bot"))
         .bind()
@@ -63,6 +66,7 @@ async fn send_speaks_for_every_platform_to_the_sample_bot() {
         ("kamigo", "ks", r#"{"ok":true}"#),
         ("chatwork", CHATWORK_TOKEN, ""),
         ("wechatpadpro", "ws", r#"{"status":"success"}"#),
+        ("line", "ls", "{}"),
         ("standard_webhooks", STANDARD_SECRET, r#"{"ok":true}"#),
     ] {
         let url = format!("{base}/webhooks/{platform}");

@@ -64,7 +64,12 @@ impl ApiClient {
 
     /// A POST to `base` + `path`.
     #[cfg_attr(
-        not(any(feature = "funtek", feature = "chatwork", feature = "wechatpadpro")),
+        not(any(
+            feature = "funtek",
+            feature = "chatwork",
+            feature = "wechatpadpro",
+            feature = "line"
+        )),
         allow(dead_code)
     )]
     pub(crate) fn post(&self, path: &str) -> reqwest::RequestBuilder {

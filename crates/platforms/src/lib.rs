@@ -26,6 +26,8 @@ mod http_outbox;
 pub mod json;
 #[cfg(feature = "kamigo")]
 pub mod kamigo;
+#[cfg(feature = "line")]
+pub mod line;
 mod outbox;
 mod platform;
 mod rate_limit;

@@ -23,6 +23,8 @@ impl Platforms {
         all.push(Arc::new(crate::chatwork::Chatwork));
         #[cfg(feature = "wechatpadpro")]
         all.push(Arc::new(crate::wechatpadpro::WeChatPadPro));
+        #[cfg(feature = "line")]
+        all.push(Arc::new(crate::line::Line));
         #[cfg(feature = "standard-webhooks")]
         all.push(Arc::new(crate::standard_webhooks::StandardWebhooks));
         Self(all)

@@ -8,6 +8,11 @@ use botwire_platforms::{ChannelSettings, Platforms};
 /// Configures a channel of `platform` with `settings`, expecting it mounted or refused as the
 /// build's features say.
 fn check(platform: &str, settings: ChannelSettings, api_key: &str) {
+    check_key(platform, settings, "api_", api_key);
+}
+
+/// [`check`] for a platform whose send-API setting is `key`.
+fn check_key(platform: &str, settings: ChannelSettings, key: &str, api_key: &str) {
     let platforms = Platforms::builtin();
     let Some(factory) = platforms.get(platform) else {
         return; // this build leaves the platform out
@@ -24,7 +29,7 @@ fn check(platform: &str, settings: ChannelSettings, api_key: &str) {
         let text = error.to_string();
         assert!(text.contains("`send-api` cargo feature"), "{text}");
         assert!(
-            text.contains(&format!("{platform}.api_")),
+            text.contains(&format!("{platform}.{key}")),
             "names the key: {text}"
         );
         assert!(!text.contains(api_key), "never the secret: {text}");
@@ -55,4 +60,12 @@ fn wechatpadpro_api() {
         .with("api_base", "http://127.0.0.1:9")
         .with("api_key", "pad-key-1");
     check("wechatpadpro", settings, "pad-key-1");
+}
+
+#[test]
+fn line_access_token() {
+    let settings = ChannelSettings::new("line")
+        .with("secret", "line-secret")
+        .with("access_token", "line-token-1");
+    check_key("line", settings, "access_token", "line-token-1");
 }

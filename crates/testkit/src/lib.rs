@@ -1,12 +1,12 @@
 //! Test botwire bots without a chat platform.
 //!
-//! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`], [`standard_webhooks`]: build
-//!   realistic deliveries of each platform and sign them exactly as the platform does.
+//! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`], [`line`], [`standard_webhooks`]:
+//!   build realistic deliveries of each platform and sign them exactly as the platform does.
 //! - [`conformance`]: one suite every ledger, state store and queue backend must pass.
 //! - [`faults::Faulty`]: stores and outboxes that fail, hang or fail every n-th call on demand.
 //! - [`outbox::RecordingOutbox`]: see the replies of via-API bots, in order; make sends fail.
-//! - [`chatwork_api::FakeApi`], [`imkit_api::FakeApi`], [`wechatpadpro_api::FakeApi`]: fake
-//!   send APIs on loopback, for
+//! - [`chatwork_api::FakeApi`], [`imkit_api::FakeApi`], [`wechatpadpro_api::FakeApi`],
+//!   [`line_api::FakeApi`]: fake send APIs on loopback, for
 //!   the real clients: they record what was sent, fail, slow down or rate-limit on demand.
 //! - [`webhook_receiver::Receiver`]: a user's service behind the HTTP outbox, verifying each
 //!   post as Standard Webhooks specify.
@@ -52,6 +52,8 @@ pub mod faults;
 pub mod funtek;
 pub mod imkit_api;
 pub mod kamigo;
+pub mod line;
+pub mod line_api;
 pub mod outbox;
 pub mod proc_stats;
 pub mod raw;
