@@ -13,7 +13,9 @@ use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::{Bot, Channel, EventKind, Reply, Workers, handler_fn};
 use botwire_e2e::{TOKEN, start_channel};
 use botwire_testkit::raw::{self, Framing};
-use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, tcp, wechatpadpro};
+use botwire_testkit::{
+    chatwork, funtek, kamigo, line, standard_webhooks, tcp, telegram, wechatpadpro,
+};
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Request, StatusCode};
@@ -137,10 +139,17 @@ impl Kit {
         request
     }
 
-    /// The rows every platform shares: broken bodies, lying framing, content types, and
-    /// signatures that are missing, malformed, doubled or for another body. `malformed` is
-    /// the status of a verified body that cannot be parsed (Chatwork answers 200).
+    /// The rows every platform that signs its body shares: [`body_rows`](Self::body_rows)
+    /// and [`signature_rows`](Self::signature_rows).
     fn common_rows(&self, malformed: StatusCode) -> Vec<Case> {
+        let mut rows = self.body_rows(malformed);
+        rows.extend(self.signature_rows());
+        rows
+    }
+
+    /// Broken bodies, lying framing and content types. `malformed` is the status of a
+    /// verified body that cannot be parsed (Chatwork answers 200).
+    fn body_rows(&self, malformed: StatusCode) -> Vec<Case> {
         let body = (self.good)("framing");
         let len = body.len() as u64;
         let oversize = [vec![b' '; 2 * 1024 * 1024], body.to_vec()].concat();
@@ -149,13 +158,6 @@ impl Kit {
         set(&mut text_plain, CONTENT_TYPE.as_str(), "text/plain");
         let mut no_type = self.good("no content type");
         no_type.headers_mut().remove(CONTENT_TYPE);
-        let mut missing = self.good("x");
-        missing.headers_mut().remove(self.signature);
-        let mut twice = self.good("x");
-        let again = twice.headers()[self.signature].clone();
-        twice.headers_mut().append(self.signature, again);
-        let (parts, _) = self.good("signed").into_parts();
-        let other_body = Request::from_parts(parts, Full::new((self.good)("other")));
         vec![
             case(
                 "empty body",
@@ -195,18 +197,34 @@ impl Kit {
                 Framing::Declared(len + 100),
                 refused(StatusCode::BAD_REQUEST, "body_unreadable"),
             ),
-            framed(
-                "Content-Length shorter than the body",
-                self.signed(body.clone()),
-                Framing::Declared(len / 2),
-                unauthorized("invalid_signature"),
-            ),
             case(
                 "content type text/plain",
                 text_plain,
                 handled("as text/plain"),
             ),
             case("no content type", no_type, handled("no content type")),
+        ]
+    }
+
+    /// Signatures that are missing, malformed, doubled or for another body (or a body cut
+    /// short under a lying length).
+    fn signature_rows(&self) -> Vec<Case> {
+        let body = (self.good)("framing");
+        let len = body.len() as u64;
+        let mut missing = self.good("x");
+        missing.headers_mut().remove(self.signature);
+        let mut twice = self.good("x");
+        let again = twice.headers()[self.signature].clone();
+        twice.headers_mut().append(self.signature, again);
+        let (parts, _) = self.good("signed").into_parts();
+        let other_body = Request::from_parts(parts, Full::new((self.good)("other")));
+        vec![
+            framed(
+                "Content-Length shorter than the body",
+                self.signed(body),
+                Framing::Declared(len / 2),
+                unauthorized("invalid_signature"),
+            ),
             case(
                 "signature missing",
                 missing,
@@ -962,4 +980,103 @@ async fn line_matrix() {
     let adapter =
         botwire::platforms::line::LineAdapter::new(&[Secret::new(SECRET)]).expect("a secret");
     run_matrix(&kit, Channel::new("line", adapter), cases).await;
+}
+
+#[tokio::test]
+async fn telegram_matrix() {
+    const PATH: &str = "/webhooks/telegram";
+    const SECRET: &str = "matrix-telegram-secret";
+    use botwire::platforms::telegram::{SECRET_HEADER, TelegramAdapter};
+    let kit = Kit {
+        sign: |body| telegram::Signer::new(SECRET).request(PATH, body),
+        good: |text| telegram::message(text).chat(-4242).body(),
+        signature: SECRET_HEADER,
+    };
+    let bad = StatusCode::BAD_REQUEST;
+    // The secret token says the request is Telegram's; it does not cover the body, so the
+    // signature rows are the token's own.
+    let mut cases = kit.body_rows(bad);
+    let body = (kit.good)("framing");
+    let mut missing = kit.good("x");
+    missing.headers_mut().remove(SECRET_HEADER);
+    let mut twice = kit.good("x");
+    twice
+        .headers_mut()
+        .append(SECRET_HEADER, HeaderValue::from_static(SECRET));
+    let (parts, _) = kit.good("signed").into_parts();
+    let other_body = Request::from_parts(parts, Full::new((kit.good)("another body")));
+    cases.extend([
+        framed(
+            "Content-Length shorter than the body",
+            kit.signed(body.clone()),
+            Framing::Declared(body.len() as u64 / 2),
+            refused(bad, "not_json"),
+        ),
+        case("token missing", missing, unauthorized("missing_token")),
+        case(
+            "token empty",
+            kit.tampered("x", |_| String::new()),
+            unauthorized("invalid_token"),
+        ),
+        case(
+            "token in another case",
+            kit.tampered("x", str::to_uppercase),
+            unauthorized("invalid_token"),
+        ),
+        case(
+            "token cut short",
+            kit.tampered("x", |v| v[..v.len() - 1].to_owned()),
+            unauthorized("invalid_token"),
+        ),
+        case("token given twice", twice, unauthorized("invalid_token")),
+        case(
+            "the token with another body",
+            other_body,
+            handled("another body"),
+        ),
+        case(
+            "JSON nested 10,000 deep",
+            kit.with_raw_text(&deep(10_000)),
+            naming(bad, "invalid_field", "`message.text`"),
+        ),
+        case(
+            "update_id missing",
+            kit.signed(r#"{"message":{"message_id":1,"chat":{"id":-4242},"text":"x"}}"#),
+            naming(bad, "invalid_field", "`update_id`"),
+        ),
+        case(
+            "chat id of the wrong type",
+            kit.signed(
+                telegram::message("x")
+                    .set("/message/chat/id", "-4242")
+                    .body(),
+            ),
+            naming(bad, "invalid_field", "`message.chat.id`"),
+        ),
+        case(
+            "an update kind Telegram may add, with a chat",
+            kit.signed(r#"{"update_id":77,"brand_new":{"chat":{"id":-4242}}}"#),
+            handled("brand_new"),
+        ),
+        case(
+            "an update with nothing to route by",
+            kit.signed(r#"{"update_id":78,"poll":{"id":"p"}}"#),
+            Expect::Ignored,
+        ),
+        case(
+            "an edited message",
+            kit.signed(
+                telegram::message("x")
+                    .set(
+                        "/edited_message",
+                        telegram::message("x").chat(-4242).json()["message"].clone(),
+                    )
+                    .set("/message", serde_json::Value::Null)
+                    .body(),
+            ),
+            handled("edited_message"),
+        ),
+    ]);
+    let adapter = TelegramAdapter::new(&[Secret::new(SECRET)]).expect("a secret");
+    run_matrix(&kit, Channel::new("telegram", adapter), cases).await;
 }

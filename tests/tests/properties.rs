@@ -1,6 +1,6 @@
 //! Properties of every platform's verifier and parser, over arbitrary input: nothing panics;
-//! what the testkit signs always verifies; any one-byte change to the body or the signature
-//! never does.
+//! what the testkit signs always verifies; any one-byte change to the body (where the
+//! signature covers it) or the signature never does.
 
 use std::sync::Arc;
 
@@ -12,9 +12,10 @@ use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::kamigo::KamigoAdapter;
 use botwire::platforms::line::LineAdapter;
 use botwire::platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
+use botwire::platforms::telegram::TelegramAdapter;
 use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::platforms::{Adapter, Verified};
-use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, wechatpadpro};
+use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, telegram, wechatpadpro};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, Request};
@@ -30,6 +31,8 @@ enum Encoding {
     Base64,
     /// `prefix` then base64.
     PrefixedBase64(&'static str),
+    /// The secret itself (Telegram's token): any change is another token.
+    Token,
 }
 
 impl Encoding {
@@ -40,6 +43,7 @@ impl Encoding {
                 hex::decode(value.strip_prefix(prefix.as_bytes())?.trim_ascii()).ok()
             }
             Self::Base64 => BASE64.decode(value.trim_ascii()).ok(),
+            Self::Token => Some(value.to_vec()),
             Self::PrefixedBase64(prefix) => BASE64
                 .decode(value.strip_prefix(prefix.as_bytes())?.trim_ascii())
                 .ok(),
@@ -54,9 +58,12 @@ struct Platform {
     sign: fn(&str, Bytes) -> Request<Full<Bytes>>,
     header: &'static str,
     encoding: Encoding,
+    /// Whether the credential covers the body (Telegram's token does not: it only says the
+    /// request came from Telegram, which sends over TLS).
+    binds_body: bool,
 }
 
-fn platforms() -> [Platform; 6] {
+fn platforms() -> [Platform; 7] {
     [
         Platform {
             name: "funtek",
@@ -72,6 +79,7 @@ fn platforms() -> [Platform; 6] {
             sign: |secret, body| funtek::Signer::token("t").hmac(secret).request("/w", body),
             header: botwire::platforms::funtek::SIGNATURE_HEADER,
             encoding: Encoding::Hex("sha256="),
+            binds_body: true,
         },
         Platform {
             name: "kamigo",
@@ -81,6 +89,7 @@ fn platforms() -> [Platform; 6] {
             sign: |secret, body| kamigo::Signer::new(secret).request("/w", body),
             header: botwire::platforms::kamigo::SIGNATURE_HEADER,
             encoding: Encoding::Hex("sha256="),
+            binds_body: true,
         },
         Platform {
             name: "chatwork",
@@ -96,6 +105,7 @@ fn platforms() -> [Platform; 6] {
             },
             header: botwire::platforms::chatwork::SIGNATURE_HEADER,
             encoding: Encoding::Base64,
+            binds_body: true,
         },
         Platform {
             name: "wechatpadpro",
@@ -105,6 +115,7 @@ fn platforms() -> [Platform; 6] {
             sign: |secret, body| wechatpadpro::Signer::new(secret).request("/w", body),
             header: botwire::platforms::wechatpadpro::SIGNATURE_HEADER,
             encoding: Encoding::Hex(""),
+            binds_body: true,
         },
         Platform {
             name: "line",
@@ -112,6 +123,7 @@ fn platforms() -> [Platform; 6] {
             sign: |secret, body| line::Signer::new(secret).request("/w", body),
             header: botwire::platforms::line::SIGNATURE_HEADER,
             encoding: Encoding::Base64,
+            binds_body: true,
         },
         Platform {
             name: "standard_webhooks",
@@ -128,8 +140,25 @@ fn platforms() -> [Platform; 6] {
             },
             header: botwire::platforms::standard_webhooks::SIGNATURE_HEADER,
             encoding: Encoding::PrefixedBase64("v1,"),
+            binds_body: true,
+        },
+        Platform {
+            name: "telegram",
+            // Telegram takes 1-256 of A-Za-z0-9_-; the strategy's secrets are printable ASCII.
+            adapter: |secret| {
+                Arc::new(TelegramAdapter::new(&[Secret::new(token_of(secret))]).expect("a secret"))
+            },
+            sign: |secret, body| telegram::Signer::new(&token_of(secret)).request("/w", body),
+            header: botwire::platforms::telegram::SECRET_HEADER,
+            encoding: Encoding::Token,
+            binds_body: false,
         },
     ]
+}
+
+/// `secret` as a Telegram secret token: its bytes in hex.
+fn token_of(secret: &str) -> String {
+    hex::encode(secret)
 }
 
 fn parts_of(request: Request<Full<Bytes>>) -> Parts {
@@ -188,7 +217,7 @@ proptest! {
         let mut changed = raw.clone();
         let i = at.index(changed.len());
         changed[i] ^= flip;
-        for platform in platforms() {
+        for platform in platforms().into_iter().filter(|p| p.binds_body) {
             let adapter = (platform.adapter)(&secret);
             let parts = parts_of((platform.sign)(&secret, Bytes::from(raw.clone())));
             prop_assert!(adapter.verify(&parts, &changed).is_err(), "{}", platform.name);

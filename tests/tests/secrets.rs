@@ -15,11 +15,12 @@ use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::kamigo::KamigoAdapter;
 use botwire::platforms::line::{LineAdapter, LineOutbox};
 use botwire::platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
+use botwire::platforms::telegram::{TelegramAdapter, TelegramOutbox};
 use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::{Channel, Server, Settings};
 use botwire_testkit::chatwork_api::FakeApi;
 use botwire_testkit::{
-    TestResponse, chatwork, funtek, kamigo, line, standard_webhooks, tcp, wechatpadpro,
+    TestResponse, chatwork, funtek, kamigo, line, standard_webhooks, tcp, telegram, wechatpadpro,
 };
 use bytes::Bytes;
 use http::Request;
@@ -31,6 +32,8 @@ const KAMIGO_SECRET: &str = "kamigo-secret-51d8aa";
 const CHATWORK_TOKEN: &str = "Y2hhdHdvcmstd2ViaG9vay10b2tlbi05YzRl";
 const CHATWORK_API_TOKEN: &str = "chatwork-api-token-c0ffee";
 const WECHAT_SECRET: &str = "wechat-secret-0b7d41";
+const TELEGRAM_SECRET: &str = "telegram-secret-token-4d2a9c";
+const TELEGRAM_TOKEN: &str = "987654:telegram-bot-token-e81f";
 const LINE_SECRET: &str = "line-channel-secret-7ac3e1";
 const LINE_TOKEN: &str = "line-access-token-5b90f2";
 /// `whsec_` + base64 of `standard-webhooks-key-9e1d44`.
@@ -99,6 +102,12 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
     let line_adapter = LineAdapter::new(&[Secret::new(LINE_SECRET)])
         .expect("a secret")
         .with_outbox(LineOutbox::new(&line_api.base(), Secret::new(LINE_TOKEN)).expect("client"));
+    let mut telegram_api = botwire_testkit::telegram_api::FakeApi::start().await;
+    let telegram_adapter = TelegramAdapter::new(&[Secret::new(TELEGRAM_SECRET)])
+        .expect("a secret")
+        .with_outbox(
+            TelegramOutbox::new(&telegram_api.base(), Secret::new(TELEGRAM_TOKEN)).expect("client"),
+        );
     let standard = StandardWebhooksAdapter::new(
         WebhookSecret::parse(&Secret::new(STANDARD_SECRET)).expect("a secret"),
     );
@@ -111,6 +120,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         .channel(Channel::new("wechatpadpro", wechat))
         .channel(Channel::new("standard_webhooks", standard))
         .channel(Channel::new("line", line_adapter))
+        .channel(Channel::new("telegram", telegram_adapter))
         .bot(echo_bot::bot().expect("bot"));
     let debug_of_server = format!("{server:?}");
     let running = server.bind().await.expect("starts");
@@ -123,6 +133,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
     let standard_signer = || standard_webhooks::Signer::new(STANDARD_SECRET).expect("a secret");
     let standard_path = "/webhooks/standard_webhooks";
     let line_signer = || line::Signer::new(LINE_SECRET);
+    let telegram_signer = || telegram::Signer::new(TELEGRAM_SECRET);
     let mut sent_credentials = Vec::new();
     let mut responses = Vec::new();
     let mut send = |request: Request<Full<Bytes>>| {
@@ -152,6 +163,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
             standard_signer().request(standard_path, standard_webhooks::contact_created("c"))
         }),
         Box::new(|| line_signer().request("/webhooks/line", line::body(&[line::message("hi")]))),
+        Box::new(|| telegram_signer().request("/webhooks/telegram", telegram::message("hi"))),
     ];
     for make in &good {
         let request = make();
@@ -189,6 +201,11 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
             *request.body_mut() = Full::new(line::body(&[line::message("b")]));
             request
         }),
+        Box::new(|| {
+            telegram::Signer::new("wrong-token")
+                .request("/webhooks/telegram", telegram::message("x"))
+        }),
+        Box::new(|| telegram_signer().request("/webhooks/telegram", "{not json")),
     ];
     for make in &bad {
         send(make());
@@ -197,6 +214,13 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
     // The Chatwork and LINE replies went out with their tokens.
     api.next_message().await;
     assert_eq!(line_api.next_message().await.token, LINE_TOKEN);
+    // A proactive Telegram message goes through the Bot API, its token in the URL's path.
+    running
+        .messages()
+        .send("telegram", "1111111", "through the API")
+        .await
+        .expect("queued");
+    assert_eq!(telegram_api.next_message().await.token, TELEGRAM_TOKEN);
 
     let admin = running.admin_addr().expect("admin");
     responses.push(
@@ -218,6 +242,8 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
             ("BOTWIRE_WECHATPADPRO_SECRET", WECHAT_SECRET),
             ("BOTWIRE_STANDARD_WEBHOOKS_SECRET", STANDARD_SECRET),
             ("BOTWIRE_LINE_SECRET", LINE_SECRET),
+            ("BOTWIRE_TELEGRAM_SECRET", TELEGRAM_SECRET),
+            ("BOTWIRE_TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN),
             ("BOTWIRE_LINE_ACCESS_TOKEN", LINE_TOKEN),
             ("BOTWIRE_STORE", "memory"),
         ]
@@ -244,6 +270,8 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         &STANDARD_SECRET["whsec_".len()..],
         LINE_SECRET,
         LINE_TOKEN,
+        TELEGRAM_SECRET,
+        TELEGRAM_TOKEN,
     ]
     .map(str::to_owned)
     .to_vec();

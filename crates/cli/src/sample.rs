@@ -1,6 +1,6 @@
 //! Realistic deliveries of each platform, signed exactly as the platform signs them.
 
-use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, wechatpadpro};
+use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, telegram, wechatpadpro};
 use bytes::Bytes;
 use clap::ValueEnum;
 use http::Request;
@@ -19,6 +19,8 @@ pub(crate) enum Platform {
     Wechatpadpro,
     /// LINE: `x-line-signature`, base64 HMAC (`--secret` is the channel secret).
     Line,
+    /// Telegram: the webhook's secret token in its header.
+    Telegram,
     /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `v1,` base64 HMAC (`--secret`
     /// is the `whsec_` secret).
     #[value(name = "standard_webhooks", alias = "standard-webhooks")]
@@ -50,6 +52,13 @@ pub(crate) fn kinds(platform: Platform) -> &'static [&'static str] {
             "member_joined",
             "member_left",
             "postback",
+        ],
+        Platform::Telegram => &[
+            "message",
+            "photo",
+            "new_members",
+            "left_member",
+            "callback_query",
         ],
         Platform::StandardWebhooks => &["contact_created", "event"],
     }
@@ -155,6 +164,29 @@ pub(crate) fn body(platform: Platform, options: &Options) -> Result<Bytes, Strin
             }
             line::body(&[event])
         }
+        // The room is the chat id (a group's is negative); the id the update_id.
+        Platform::Telegram => {
+            let mut event = match kind {
+                "photo" => telegram::photo(text),
+                "new_members" => telegram::new_members(&[member]),
+                "left_member" => telegram::left_member(member),
+                "callback_query" => telegram::callback_query(text),
+                _ => telegram::message(text),
+            };
+            if let Some(room) = &options.room {
+                let chat = room
+                    .parse::<i64>()
+                    .map_err(|_| "Telegram chat ids are numbers".to_owned())?;
+                event = event.chat(chat);
+            }
+            if let Some(id) = &options.id {
+                let id = id
+                    .parse::<i64>()
+                    .map_err(|_| "Telegram update ids are numbers".to_owned())?;
+                event = event.id(id);
+            }
+            event.body()
+        }
         // The id is the webhook-id header (see `Signing::id`); the text is the event's type
         // for `event`, and the room the thing it is about.
         Platform::StandardWebhooks => {
@@ -216,6 +248,7 @@ pub(crate) fn request(
             signer.request(url, body)
         }
         Platform::Line => line::Signer::new(need()?).request(url, body),
+        Platform::Telegram => telegram::Signer::new(need()?).request(url, body),
         Platform::StandardWebhooks => {
             let signer = standard_webhooks::Signer::new(need()?).map_err(|e| e.to_string())?;
             let id = signing
@@ -239,7 +272,7 @@ mod tests {
                     event: Some((*kind).to_owned()),
                     text: "hi".into(),
                     room: Some("42".into()),
-                    id: Some("id-1".into()),
+                    id: Some("4242".into()),
                     state: Some("idle".into()),
                     member: "Ann".into(),
                 };
@@ -270,6 +303,12 @@ mod tests {
             ..Options::default()
         };
         assert!(body(Platform::Chatwork, &chatwork_room).is_err());
+        let telegram_id = Options {
+            id: Some("abc".into()),
+            ..Options::default()
+        };
+        let error = body(Platform::Telegram, &telegram_id).unwrap_err();
+        assert!(error.contains("update ids are numbers"), "{error}");
         let unsigned = request(
             Platform::Kamigo,
             "http://x/",

@@ -11,6 +11,7 @@ use botwire_platforms::funtek::FuntekAdapter;
 use botwire_platforms::kamigo::KamigoAdapter;
 use botwire_platforms::line::LineAdapter;
 use botwire_platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
+use botwire_platforms::telegram::TelegramAdapter;
 use botwire_platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire_server::{Channel, Running, Server};
 use botwire_testkit::standard_webhooks::SECRET as STANDARD_SECRET;
@@ -40,6 +41,7 @@ async fn sample_bot() -> Running {
     let chatwork = ChatworkAdapter::new(&[Secret::new(CHATWORK_TOKEN)]).expect("a token");
     let wechat = WeChatPadProAdapter::new(&[Secret::new("ws")]).expect("a secret");
     let line = LineAdapter::new(&[Secret::new("ls")]).expect("a secret");
+    let telegram = TelegramAdapter::new(&[Secret::new("ts")]).expect("a secret");
     let standard = StandardWebhooksAdapter::new(
         WebhookSecret::parse(&Secret::new(STANDARD_SECRET)).expect("a secret"),
     );
@@ -50,6 +52,7 @@ async fn sample_bot() -> Running {
         .channel(Channel::new("chatwork", chatwork))
         .channel(Channel::new("wechatpadpro", wechat))
         .channel(Channel::new("line", line))
+        .channel(Channel::new("telegram", telegram))
         .channel(Channel::new("standard_webhooks", standard))
         .bot(echo_bot::bot().expect("the sample bot"))
         .bind()
@@ -67,10 +70,16 @@ async fn send_speaks_for_every_platform_to_the_sample_bot() {
         ("chatwork", CHATWORK_TOKEN, ""),
         ("wechatpadpro", "ws", r#"{"status":"success"}"#),
         ("line", "ls", "{}"),
+        ("telegram", "ts", r#""method":"sendMessage""#),
         ("standard_webhooks", STANDARD_SECRET, r#"{"ok":true}"#),
     ] {
         let url = format!("{base}/webhooks/{platform}");
-        let id = format!("cli-{platform}-1");
+        // Telegram's update ids are numbers.
+        let id = if platform == "telegram" {
+            "424242".to_owned()
+        } else {
+            format!("cli-{platform}-1")
+        };
         let output = send(&[
             "--platform",
             platform,

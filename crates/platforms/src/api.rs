@@ -68,7 +68,8 @@ impl ApiClient {
             feature = "funtek",
             feature = "chatwork",
             feature = "wechatpadpro",
-            feature = "line"
+            feature = "line",
+            feature = "telegram"
         )),
         allow(dead_code)
     )]

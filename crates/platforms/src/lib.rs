@@ -34,6 +34,8 @@ mod rate_limit;
 mod registry;
 mod settings;
 pub mod standard_webhooks;
+#[cfg(feature = "telegram")]
+pub mod telegram;
 #[cfg(test)]
 mod test_support;
 mod verified;

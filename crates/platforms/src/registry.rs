@@ -25,6 +25,8 @@ impl Platforms {
         all.push(Arc::new(crate::wechatpadpro::WeChatPadPro));
         #[cfg(feature = "line")]
         all.push(Arc::new(crate::line::Line));
+        #[cfg(feature = "telegram")]
+        all.push(Arc::new(crate::telegram::Telegram));
         #[cfg(feature = "standard-webhooks")]
         all.push(Arc::new(crate::standard_webhooks::StandardWebhooks));
         Self(all)

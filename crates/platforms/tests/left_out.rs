@@ -69,3 +69,11 @@ fn line_access_token() {
         .with("access_token", "line-token-1");
     check_key("line", settings, "access_token", "line-token-1");
 }
+
+#[test]
+fn telegram_bot_token() {
+    let settings = ChannelSettings::new("telegram")
+        .with("secret", "telegram-secret")
+        .with("bot_token", "123:telegram-token-1");
+    check_key("telegram", settings, "bot_token", "123:telegram-token-1");
+}

@@ -1,12 +1,13 @@
 //! Test botwire bots without a chat platform.
 //!
-//! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`], [`line`], [`standard_webhooks`]:
-//!   build realistic deliveries of each platform and sign them exactly as the platform does.
+//! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`], [`line`], [`telegram`],
+//!   [`standard_webhooks`]: build realistic deliveries of each platform and sign them exactly
+//!   as the platform does.
 //! - [`conformance`]: one suite every ledger, state store and queue backend must pass.
 //! - [`faults::Faulty`]: stores and outboxes that fail, hang or fail every n-th call on demand.
 //! - [`outbox::RecordingOutbox`]: see the replies of via-API bots, in order; make sends fail.
 //! - [`chatwork_api::FakeApi`], [`imkit_api::FakeApi`], [`wechatpadpro_api::FakeApi`],
-//!   [`line_api::FakeApi`]: fake send APIs on loopback, for
+//!   [`line_api::FakeApi`], [`telegram_api::FakeApi`]: fake send APIs on loopback, for
 //!   the real clients: they record what was sent, fail, slow down or rate-limit on demand.
 //! - [`webhook_receiver::Receiver`]: a user's service behind the HTTP outbox, verifying each
 //!   post as Standard Webhooks specify.
@@ -60,6 +61,8 @@ pub mod raw;
 pub mod redis_server;
 pub mod standard_webhooks;
 pub mod tcp;
+pub mod telegram;
+pub mod telegram_api;
 pub mod transcript;
 pub mod webhook_receiver;
 pub mod wechatpadpro;
