@@ -22,7 +22,9 @@ pub fn verify_and_parse(adapter: &dyn Adapter, header: &'static str, data: &[u8]
             .header("authorization", value.clone())
             .header("x-webhook-timestamp", value.clone())
             .header("webhook-timestamp", value.clone())
-            .header("webhook-id", value);
+            .header("webhook-id", value.clone())
+            .header("x-slack-request-timestamp", value.clone())
+            .header("x-signature-timestamp", value);
     }
     let Ok(request) = request.body(()) else {
         return;

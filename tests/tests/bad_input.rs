@@ -14,7 +14,7 @@ use botwire::{Bot, Channel, EventKind, Reply, Workers, handler_fn};
 use botwire_e2e::{TOKEN, start_channel};
 use botwire_testkit::raw::{self, Framing};
 use botwire_testkit::{
-    chatwork, funtek, kamigo, line, standard_webhooks, tcp, telegram, wechatpadpro,
+    chatwork, discord, funtek, kamigo, line, slack, standard_webhooks, tcp, telegram, wechatpadpro,
 };
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -1079,4 +1079,199 @@ async fn telegram_matrix() {
     ]);
     let adapter = TelegramAdapter::new(&[Secret::new(SECRET)]).expect("a secret");
     run_matrix(&kit, Channel::new("telegram", adapter), cases).await;
+}
+
+#[tokio::test]
+async fn slack_matrix() {
+    const PATH: &str = "/webhooks/slack";
+    const SECRET: &str = "matrix-slack-secret";
+    use botwire::platforms::slack::{SIGNATURE_HEADER, SlackAdapter, TIMESTAMP_HEADER};
+    let kit = Kit {
+        sign: |body| slack::Signer::new(SECRET).request(PATH, body),
+        good: |text| slack::message(text).channel("Cmatrix").body(),
+        signature: SIGNATURE_HEADER,
+    };
+    let bad = StatusCode::BAD_REQUEST;
+    let mut cases = kit.common_rows(bad);
+    cases.extend(kit.hex_rows("v0="));
+    let now = unix_now();
+    let at = |timestamp: u64, text: &str| {
+        slack::Signer::new(SECRET)
+            .at(timestamp)
+            .request(PATH, (kit.good)(text))
+    };
+    let mut no_timestamp = kit.good("x");
+    no_timestamp.headers_mut().remove(TIMESTAMP_HEADER);
+    let mut not_a_number = kit.good("x");
+    set(&mut not_a_number, TIMESTAMP_HEADER, "soon");
+    let in_matrix = |event: slack::Event| event.channel("Cmatrix").body();
+    cases.extend([
+        case(
+            "timestamp six minutes old",
+            at(now - 360, "x"),
+            unauthorized("stale_timestamp"),
+        ),
+        case(
+            "timestamp six minutes ahead",
+            at(now + 360, "x"),
+            unauthorized("stale_timestamp"),
+        ),
+        case(
+            "timestamp in milliseconds",
+            at(now * 1000, "x"),
+            unauthorized("stale_timestamp"),
+        ),
+        case(
+            "timestamp four minutes old",
+            at(now - 240, "four minutes old"),
+            handled("four minutes old"),
+        ),
+        case(
+            "timestamp missing",
+            no_timestamp,
+            unauthorized("missing_timestamp"),
+        ),
+        case(
+            "timestamp not a number",
+            not_a_number,
+            unauthorized("invalid_timestamp"),
+        ),
+        case(
+            "the request URL's verification",
+            kit.signed(slack::url_verification("c-1").body()),
+            Expect::Ignored,
+        ),
+        case(
+            "a bot's message",
+            kit.signed(in_matrix(slack::bot_message("x"))),
+            Expect::Ignored,
+        ),
+        case(
+            "Slack's retry of a new event",
+            slack::Signer::new(SECRET)
+                .retry(2)
+                .request(PATH, in_matrix(slack::message("retried"))),
+            handled("retried"),
+        ),
+        case(
+            "a member joined",
+            kit.signed(in_matrix(slack::member_joined("W1"))),
+            handled("members_joined"),
+        ),
+        case(
+            "an event type Slack may add",
+            kit.signed(
+                slack::message("x")
+                    .set("/event/type", "brand_new")
+                    .channel("Cmatrix")
+                    .body(),
+            ),
+            handled("brand_new"),
+        ),
+        case(
+            "event_id missing",
+            kit.signed(
+                slack::message("x")
+                    .set("/event_id", serde_json::Value::Null)
+                    .body(),
+            ),
+            naming(bad, "invalid_field", "`event_id`"),
+        ),
+        case(
+            "a slash command's form body",
+            kit.signed("token=x&command=%2Fteach&text=hi"),
+            refused(bad, "not_json"),
+        ),
+        case(
+            "JSON nested 10,000 deep",
+            kit.with_raw_text(&deep(10_000)),
+            naming(bad, "invalid_field", "`event.text`"),
+        ),
+    ]);
+    let adapter = SlackAdapter::new(&[Secret::new(SECRET)]).expect("a secret");
+    run_matrix(&kit, Channel::new("slack", adapter), cases).await;
+}
+
+#[tokio::test]
+async fn discord_matrix() {
+    const PATH: &str = "/webhooks/discord";
+    use botwire::platforms::discord::{DiscordAdapter, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+    let kit = Kit {
+        sign: |body| discord::Signer::rfc8032().request(PATH, body),
+        good: |text| discord::say(text).channel("4242").body(),
+        signature: SIGNATURE_HEADER,
+    };
+    let bad = StatusCode::BAD_REQUEST;
+    let mut cases = kit.common_rows(bad);
+    cases.extend(kit.hex_rows(""));
+    let mut no_timestamp = kit.good("x");
+    no_timestamp.headers_mut().remove(TIMESTAMP_HEADER);
+    let mut other_timestamp = kit.good("x");
+    set(&mut other_timestamp, TIMESTAMP_HEADER, "1700000000");
+    let in_matrix = |event: discord::Event| event.channel("4242").body();
+    cases.extend([
+        case(
+            "timestamp missing",
+            no_timestamp,
+            unauthorized("missing_timestamp"),
+        ),
+        case(
+            "timestamp not the one signed",
+            other_timestamp,
+            unauthorized("invalid_signature"),
+        ),
+        case(
+            "another application's key",
+            discord::Signer::new([7; 32]).request(PATH, (kit.good)("x")),
+            unauthorized("invalid_signature"),
+        ),
+        case(
+            "an old timestamp (Discord documents no window)",
+            discord::Signer::rfc8032()
+                .at(1_700_000_000)
+                .request(PATH, (kit.good)("from 2023")),
+            handled("from 2023"),
+        ),
+        case(
+            "a PING",
+            kit.signed(discord::ping().body()),
+            Expect::Ignored,
+        ),
+        case(
+            "a button",
+            kit.signed(in_matrix(discord::button("b"))),
+            handled("component"),
+        ),
+        case(
+            "a command with no options",
+            kit.signed(in_matrix(discord::command("teach", None))),
+            handled("teach"),
+        ),
+        case(
+            "an interaction type Discord may add",
+            kit.signed(discord::say("x").set("/type", 9).channel("4242").body()),
+            handled("interaction_9"),
+        ),
+        case(
+            "no channel",
+            kit.signed(
+                discord::say("x")
+                    .set("/channel_id", serde_json::Value::Null)
+                    .body(),
+            ),
+            naming(bad, "invalid_field", "`channel_id`"),
+        ),
+        case(
+            "type of the wrong type",
+            kit.signed(discord::say("x").set("/type", "command").body()),
+            naming(bad, "invalid_field", "`type`"),
+        ),
+        case(
+            "JSON nested 10,000 deep",
+            kit.with_raw_text(&deep(10_000)),
+            refused(bad, "not_json"),
+        ),
+    ]);
+    let adapter = DiscordAdapter::new(&[discord::RFC8032_PUBLIC_KEY]).expect("a key");
+    run_matrix(&kit, Channel::new("discord", adapter), cases).await;
 }

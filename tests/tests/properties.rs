@@ -8,14 +8,18 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use botwire::platforms::auth::Secret;
 use botwire::platforms::chatwork::ChatworkAdapter;
+use botwire::platforms::discord::DiscordAdapter;
 use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::kamigo::KamigoAdapter;
 use botwire::platforms::line::LineAdapter;
+use botwire::platforms::slack::SlackAdapter;
 use botwire::platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
 use botwire::platforms::telegram::TelegramAdapter;
 use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::platforms::{Adapter, Verified};
-use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, telegram, wechatpadpro};
+use botwire_testkit::{
+    chatwork, discord, funtek, kamigo, line, slack, standard_webhooks, telegram, wechatpadpro,
+};
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderValue, Request};
@@ -63,7 +67,7 @@ struct Platform {
     binds_body: bool,
 }
 
-fn platforms() -> [Platform; 7] {
+fn platforms() -> [Platform; 9] {
     [
         Platform {
             name: "funtek",
@@ -143,6 +147,27 @@ fn platforms() -> [Platform; 7] {
             binds_body: true,
         },
         Platform {
+            name: "slack",
+            adapter: |secret| {
+                Arc::new(SlackAdapter::new(&[Secret::new(secret)]).expect("a secret"))
+            },
+            sign: |secret, body| slack::Signer::new(secret).request("/w", body),
+            header: botwire::platforms::slack::SIGNATURE_HEADER,
+            encoding: Encoding::Hex("v0="),
+            binds_body: true,
+        },
+        Platform {
+            name: "discord",
+            adapter: |secret| {
+                let public = discord_signer(secret).public_key();
+                Arc::new(DiscordAdapter::new(&[public]).expect("a key"))
+            },
+            sign: |secret, body| discord_signer(secret).request("/w", body),
+            header: botwire::platforms::discord::SIGNATURE_HEADER,
+            encoding: Encoding::Hex(""),
+            binds_body: true,
+        },
+        Platform {
             name: "telegram",
             // Telegram takes 1-256 of A-Za-z0-9_-; the strategy's secrets are printable ASCII.
             adapter: |secret| {
@@ -154,6 +179,12 @@ fn platforms() -> [Platform; 7] {
             binds_body: false,
         },
     ]
+}
+
+/// An Ed25519 key made from `secret` (its SHA-256 is the secret key's 32 bytes).
+fn discord_signer(secret: &str) -> discord::Signer {
+    use sha2::Digest;
+    discord::Signer::new(sha2::Sha256::digest(secret.as_bytes()).into())
 }
 
 /// `secret` as a Telegram secret token: its bytes in hex.
@@ -191,7 +222,9 @@ proptest! {
             if let Ok(value) = HeaderValue::from_str(&timestamp) {
                 parts.headers.insert("x-webhook-timestamp", value.clone());
                 parts.headers.insert("webhook-timestamp", value.clone());
-                parts.headers.insert("webhook-id", value);
+                parts.headers.insert("webhook-id", value.clone());
+                parts.headers.insert("x-slack-request-timestamp", value.clone());
+                parts.headers.insert("x-signature-timestamp", value);
             }
             let _ = adapter.verify(&parts, &raw);
             let _ = adapter.parse(Verified::stored(Bytes::from(raw.clone())));

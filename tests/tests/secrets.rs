@@ -11,16 +11,19 @@ use std::sync::{Arc, Mutex};
 
 use botwire::platforms::auth::Secret;
 use botwire::platforms::chatwork::{ChatworkAdapter, ChatworkOutbox};
+use botwire::platforms::discord::{DiscordAdapter, DiscordOutbox};
 use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::kamigo::KamigoAdapter;
 use botwire::platforms::line::{LineAdapter, LineOutbox};
+use botwire::platforms::slack::{SlackAdapter, SlackOutbox};
 use botwire::platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
 use botwire::platforms::telegram::{TelegramAdapter, TelegramOutbox};
 use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
 use botwire::{Channel, Server, Settings};
 use botwire_testkit::chatwork_api::FakeApi;
 use botwire_testkit::{
-    TestResponse, chatwork, funtek, kamigo, line, standard_webhooks, tcp, telegram, wechatpadpro,
+    TestResponse, chatwork, discord, funtek, kamigo, line, slack, standard_webhooks, tcp, telegram,
+    wechatpadpro,
 };
 use bytes::Bytes;
 use http::Request;
@@ -32,6 +35,8 @@ const KAMIGO_SECRET: &str = "kamigo-secret-51d8aa";
 const CHATWORK_TOKEN: &str = "Y2hhdHdvcmstd2ViaG9vay10b2tlbi05YzRl";
 const CHATWORK_API_TOKEN: &str = "chatwork-api-token-c0ffee";
 const WECHAT_SECRET: &str = "wechat-secret-0b7d41";
+const SLACK_SECRET: &str = "slack-signing-secret-61b0d3";
+const SLACK_TOKEN: &str = "xoxb-slack-bot-token-a7c2";
 const TELEGRAM_SECRET: &str = "telegram-secret-token-4d2a9c";
 const TELEGRAM_TOKEN: &str = "987654:telegram-bot-token-e81f";
 const LINE_SECRET: &str = "line-channel-secret-7ac3e1";
@@ -108,6 +113,18 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         .with_outbox(
             TelegramOutbox::new(&telegram_api.base(), Secret::new(TELEGRAM_TOKEN)).expect("client"),
         );
+    let mut slack_api = botwire_testkit::slack_api::FakeApi::start().await;
+    let slack_adapter = SlackAdapter::new(&[Secret::new(SLACK_SECRET)])
+        .expect("a secret")
+        .with_outbox(
+            SlackOutbox::new(&slack_api.base(), Secret::new(SLACK_TOKEN)).expect("client"),
+        );
+    let discord_api = botwire_testkit::discord_api::FakeApi::start().await;
+    let discord_adapter = DiscordAdapter::new(&[discord::RFC8032_PUBLIC_KEY])
+        .expect("a key")
+        .with_outbox(
+            DiscordOutbox::new(&discord_api.base(), discord::APPLICATION_ID).expect("client"),
+        );
     let standard = StandardWebhooksAdapter::new(
         WebhookSecret::parse(&Secret::new(STANDARD_SECRET)).expect("a secret"),
     );
@@ -121,6 +138,8 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         .channel(Channel::new("standard_webhooks", standard))
         .channel(Channel::new("line", line_adapter))
         .channel(Channel::new("telegram", telegram_adapter))
+        .channel(Channel::new("slack", slack_adapter))
+        .channel(Channel::new("discord", discord_adapter))
         .bot(echo_bot::bot().expect("bot"));
     let debug_of_server = format!("{server:?}");
     let running = server.bind().await.expect("starts");
@@ -134,6 +153,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
     let standard_path = "/webhooks/standard_webhooks";
     let line_signer = || line::Signer::new(LINE_SECRET);
     let telegram_signer = || telegram::Signer::new(TELEGRAM_SECRET);
+    let slack_signer = || slack::Signer::new(SLACK_SECRET);
     let mut sent_credentials = Vec::new();
     let mut responses = Vec::new();
     let mut send = |request: Request<Full<Bytes>>| {
@@ -164,6 +184,10 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         }),
         Box::new(|| line_signer().request("/webhooks/line", line::body(&[line::message("hi")]))),
         Box::new(|| telegram_signer().request("/webhooks/telegram", telegram::message("hi"))),
+        Box::new(|| slack_signer().request("/webhooks/slack", slack::message("hi"))),
+        Box::new(|| slack_signer().request("/webhooks/slack", slack::url_verification("c"))),
+        Box::new(|| discord::Signer::rfc8032().request("/webhooks/discord", discord::say("hi"))),
+        Box::new(|| discord::Signer::rfc8032().request("/webhooks/discord", discord::ping())),
     ];
     for make in &good {
         let request = make();
@@ -206,6 +230,15 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
                 .request("/webhooks/telegram", telegram::message("x"))
         }),
         Box::new(|| telegram_signer().request("/webhooks/telegram", "{not json")),
+        Box::new(|| {
+            slack_signer()
+                .at(1)
+                .request("/webhooks/slack", slack::message("old"))
+        }),
+        Box::new(|| slack_signer().request("/webhooks/slack", "token=x&command=%2Fx")),
+        Box::new(|| {
+            discord::Signer::new([9; 32]).request("/webhooks/discord", discord::say("forged"))
+        }),
     ];
     for make in &bad {
         send(make());
@@ -221,6 +254,7 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         .await
         .expect("queued");
     assert_eq!(telegram_api.next_message().await.token, TELEGRAM_TOKEN);
+    assert_eq!(slack_api.next_message().await.token, SLACK_TOKEN);
 
     let admin = running.admin_addr().expect("admin");
     responses.push(
@@ -243,6 +277,8 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
             ("BOTWIRE_STANDARD_WEBHOOKS_SECRET", STANDARD_SECRET),
             ("BOTWIRE_LINE_SECRET", LINE_SECRET),
             ("BOTWIRE_TELEGRAM_SECRET", TELEGRAM_SECRET),
+            ("BOTWIRE_SLACK_SECRET", SLACK_SECRET),
+            ("BOTWIRE_SLACK_BOT_TOKEN", SLACK_TOKEN),
             ("BOTWIRE_TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN),
             ("BOTWIRE_LINE_ACCESS_TOKEN", LINE_TOKEN),
             ("BOTWIRE_STORE", "memory"),
@@ -272,6 +308,8 @@ async fn no_secret_reaches_logs_responses_or_debug_output() {
         LINE_TOKEN,
         TELEGRAM_SECRET,
         TELEGRAM_TOKEN,
+        SLACK_SECRET,
+        SLACK_TOKEN,
     ]
     .map(str::to_owned)
     .to_vec();

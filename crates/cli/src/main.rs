@@ -57,7 +57,10 @@ struct Send {
     /// message|member_joined|member_left|file_uploaded; chatwork
     /// message_created|message_updated|mention_to_me; wechatpadpro text|image|link; line
     /// message|image|follow|member_joined|member_left|postback; telegram
-    /// message|photo|new_members|left_member|callback_query; standard_webhooks
+    /// message|photo|new_members|left_member|callback_query; slack
+    /// message|app_mention|member_joined|member_left|url_verification; discord
+    /// say|command|button|ping (the text is what /say says, or the command's name);
+    /// standard_webhooks
     /// contact_created|event (the text is the event's type).
     #[arg(long)]
     event: Option<String>,
@@ -65,8 +68,8 @@ struct Send {
     #[arg(long, default_value = "hello")]
     text: String,
     /// The room, group or chat (Chatwork: a number; WeChatPadPro: the sender's id; LINE: a
-    /// group C…, room R… or user U…; Telegram: the chat id; Standard Webhooks: the data.id the
-    /// event is about).
+    /// group C…, room R… or user U…; Telegram: the chat id; Slack, Discord: the channel;
+    /// Standard Webhooks: the data.id the event is about).
     #[arg(long)]
     room: Option<String>,
     /// The message id (default: a fresh one; Standard Webhooks: the webhook-id). Send the same
@@ -99,8 +102,8 @@ struct Sign {
 #[derive(Debug, Args)]
 struct SigningArgs {
     /// The channel's secret: FUNTEK token, Kamigo secret, Chatwork webhook token (base64),
-    /// WeChatPadPro secret, LINE channel secret, Telegram secret token, Standard Webhooks whsec_
-    /// secret.
+    /// WeChatPadPro secret, LINE channel secret, Telegram secret token, Slack signing secret,
+    /// Discord Ed25519 secret key (hex), Standard Webhooks whsec_ secret.
     #[arg(long, env = "BOTWIRE_SEND_SECRET", hide_env_values = true)]
     secret: Option<String>,
     /// WeChatPadPro: sign timestamp + body without the colon.

@@ -1,6 +1,8 @@
 //! Realistic deliveries of each platform, signed exactly as the platform signs them.
 
-use botwire_testkit::{chatwork, funtek, kamigo, line, standard_webhooks, telegram, wechatpadpro};
+use botwire_testkit::{
+    chatwork, discord, funtek, kamigo, line, slack, standard_webhooks, telegram, wechatpadpro,
+};
 use bytes::Bytes;
 use clap::ValueEnum;
 use http::Request;
@@ -21,6 +23,11 @@ pub(crate) enum Platform {
     Line,
     /// Telegram: the webhook's secret token in its header.
     Telegram,
+    /// Slack: `v0=` hex HMAC of `v0:{timestamp}:{body}` (`--secret` is the signing secret).
+    Slack,
+    /// Discord: Ed25519 over the timestamp and the body (`--secret` is the 64 hex digits of
+    /// an Ed25519 secret key whose public key the channel is given).
+    Discord,
     /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `v1,` base64 HMAC (`--secret`
     /// is the `whsec_` secret).
     #[value(name = "standard_webhooks", alias = "standard-webhooks")]
@@ -60,6 +67,14 @@ pub(crate) fn kinds(platform: Platform) -> &'static [&'static str] {
             "left_member",
             "callback_query",
         ],
+        Platform::Slack => &[
+            "message",
+            "app_mention",
+            "member_joined",
+            "member_left",
+            "url_verification",
+        ],
+        Platform::Discord => &["say", "command", "button", "ping"],
         Platform::StandardWebhooks => &["contact_created", "event"],
     }
 }
@@ -187,6 +202,39 @@ pub(crate) fn body(platform: Platform, options: &Options) -> Result<Bytes, Strin
             }
             event.body()
         }
+        // The room is the channel; the id the event_id.
+        Platform::Slack => {
+            let mut event = match kind {
+                "app_mention" => slack::app_mention(text),
+                "member_joined" => slack::member_joined(member),
+                "member_left" => slack::member_left(member),
+                "url_verification" => slack::url_verification(text),
+                _ => slack::message(text),
+            };
+            if let Some(room) = &options.room {
+                event = event.channel(room);
+            }
+            if let Some(id) = &options.id {
+                event = event.id(id);
+            }
+            event.body()
+        }
+        // `say` is `/say text: <text>`; `command` is `/<text>` with no options.
+        Platform::Discord => {
+            let mut event = match kind {
+                "command" => discord::command(text, None),
+                "button" => discord::button(text),
+                "ping" => discord::ping(),
+                _ => discord::say(text),
+            };
+            if let Some(room) = &options.room {
+                event = event.channel(room);
+            }
+            if let Some(id) = &options.id {
+                event = event.id(id);
+            }
+            event.body()
+        }
         // The id is the webhook-id header (see `Signing::id`); the text is the event's type
         // for `event`, and the room the thing it is about.
         Platform::StandardWebhooks => {
@@ -249,6 +297,14 @@ pub(crate) fn request(
         }
         Platform::Line => line::Signer::new(need()?).request(url, body),
         Platform::Telegram => telegram::Signer::new(need()?).request(url, body),
+        Platform::Slack => slack::Signer::new(need()?).request(url, body),
+        Platform::Discord => {
+            let mut key = [0u8; 32];
+            hex::decode_to_slice(need()?.trim(), &mut key).map_err(|_| {
+                "a Discord signing key is the 64 hex digits of an Ed25519 secret key".to_owned()
+            })?;
+            discord::Signer::new(key).request(url, body)
+        }
         Platform::StandardWebhooks => {
             let signer = standard_webhooks::Signer::new(need()?).map_err(|e| e.to_string())?;
             let id = signing
@@ -279,8 +335,14 @@ mod tests {
                 let body = body(*platform, &options).expect("a body");
                 let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
                 assert!(json.is_object());
+                // Base64 for the platforms that want it, hex for Discord's key.
+                let secret = if *platform == Platform::Discord {
+                    botwire_testkit::discord::RFC8032_SECRET_KEY
+                } else {
+                    "aGVsbG8="
+                };
                 let signing = Signing {
-                    secret: Some("aGVsbG8=".into()),
+                    secret: Some(secret.into()),
                     ..Signing::default()
                 };
                 let request =
@@ -309,6 +371,16 @@ mod tests {
         };
         let error = body(Platform::Telegram, &telegram_id).unwrap_err();
         assert!(error.contains("update ids are numbers"), "{error}");
+        let discord_key = request(
+            Platform::Discord,
+            "http://x/",
+            &Signing {
+                secret: Some("not hex".into()),
+                ..Signing::default()
+            },
+            Bytes::new(),
+        );
+        assert!(discord_key.unwrap_err().contains("64 hex digits"));
         let unsigned = request(
             Platform::Kamigo,
             "http://x/",

@@ -7,9 +7,11 @@ use std::process::{Command, Output};
 
 use botwire_platforms::auth::Secret;
 use botwire_platforms::chatwork::ChatworkAdapter;
+use botwire_platforms::discord::DiscordAdapter;
 use botwire_platforms::funtek::FuntekAdapter;
 use botwire_platforms::kamigo::KamigoAdapter;
 use botwire_platforms::line::LineAdapter;
+use botwire_platforms::slack::SlackAdapter;
 use botwire_platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
 use botwire_platforms::telegram::TelegramAdapter;
 use botwire_platforms::wechatpadpro::WeChatPadProAdapter;
@@ -42,6 +44,9 @@ async fn sample_bot() -> Running {
     let wechat = WeChatPadProAdapter::new(&[Secret::new("ws")]).expect("a secret");
     let line = LineAdapter::new(&[Secret::new("ls")]).expect("a secret");
     let telegram = TelegramAdapter::new(&[Secret::new("ts")]).expect("a secret");
+    let slack = SlackAdapter::new(&[Secret::new("ss")]).expect("a secret");
+    let discord =
+        DiscordAdapter::new(&[botwire_testkit::discord::RFC8032_PUBLIC_KEY]).expect("a key");
     let standard = StandardWebhooksAdapter::new(
         WebhookSecret::parse(&Secret::new(STANDARD_SECRET)).expect("a secret"),
     );
@@ -53,6 +58,8 @@ async fn sample_bot() -> Running {
         .channel(Channel::new("wechatpadpro", wechat))
         .channel(Channel::new("line", line))
         .channel(Channel::new("telegram", telegram))
+        .channel(Channel::new("slack", slack))
+        .channel(Channel::new("discord", discord))
         .channel(Channel::new("standard_webhooks", standard))
         .bot(echo_bot::bot().expect("the sample bot"))
         .bind()
@@ -71,6 +78,12 @@ async fn send_speaks_for_every_platform_to_the_sample_bot() {
         ("wechatpadpro", "ws", r#"{"status":"success"}"#),
         ("line", "ls", "{}"),
         ("telegram", "ts", r#""method":"sendMessage""#),
+        ("slack", "ss", ""),
+        (
+            "discord",
+            botwire_testkit::discord::RFC8032_SECRET_KEY,
+            r#"{"type":4,"data":{"content":"hello"}}"#,
+        ),
         ("standard_webhooks", STANDARD_SECRET, r#"{"ok":true}"#),
     ] {
         let url = format!("{base}/webhooks/{platform}");

@@ -69,7 +69,9 @@ impl ApiClient {
             feature = "chatwork",
             feature = "wechatpadpro",
             feature = "line",
-            feature = "telegram"
+            feature = "telegram",
+            feature = "slack",
+            feature = "discord"
         )),
         allow(dead_code)
     )]

@@ -19,6 +19,8 @@ pub mod auth;
 pub mod chatwork;
 #[cfg(any(feature = "funtek", feature = "kamigo"))]
 mod content;
+#[cfg(feature = "discord")]
+pub mod discord;
 #[cfg(feature = "funtek")]
 pub mod funtek;
 #[cfg(feature = "send-api")]
@@ -33,6 +35,8 @@ mod platform;
 mod rate_limit;
 mod registry;
 mod settings;
+#[cfg(feature = "slack")]
+pub mod slack;
 pub mod standard_webhooks;
 #[cfg(feature = "telegram")]
 pub mod telegram;

@@ -99,6 +99,14 @@ pub trait Outbox: fmt::Debug + Send + Sync + 'static {
     fn delivers(&self) -> bool {
         true
     }
+
+    /// Whether it can send a message that answers no delivery (a proactive message, a state
+    /// timeout's). `false` where the platform only takes answers (a Discord interaction's
+    /// follow-up needs the interaction's token): the server refuses such a message up front
+    /// (`SendError::CannotSend`) rather than let it fail later.
+    fn speaks_first(&self) -> bool {
+        self.delivers()
+    }
 }
 
 /// Why a reply could not be sent.

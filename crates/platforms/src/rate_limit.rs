@@ -247,6 +247,10 @@ impl Outbox for RateLimited {
     fn delivers(&self) -> bool {
         self.inner.delivers()
     }
+
+    fn speaks_first(&self) -> bool {
+        self.inner.speaks_first()
+    }
 }
 
 impl fmt::Debug for RateLimited {

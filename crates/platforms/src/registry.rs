@@ -27,6 +27,10 @@ impl Platforms {
         all.push(Arc::new(crate::line::Line));
         #[cfg(feature = "telegram")]
         all.push(Arc::new(crate::telegram::Telegram));
+        #[cfg(feature = "slack")]
+        all.push(Arc::new(crate::slack::Slack));
+        #[cfg(feature = "discord")]
+        all.push(Arc::new(crate::discord::Discord));
         #[cfg(feature = "standard-webhooks")]
         all.push(Arc::new(crate::standard_webhooks::StandardWebhooks));
         Self(all)

@@ -77,3 +77,22 @@ fn telegram_bot_token() {
         .with("bot_token", "123:telegram-token-1");
     check_key("telegram", settings, "bot_token", "123:telegram-token-1");
 }
+
+#[test]
+fn slack_bot_token() {
+    let settings = ChannelSettings::new("slack")
+        .with("secret", "slack-secret")
+        .with("bot_token", "xoxb-slack-token-1");
+    check_key("slack", settings, "bot_token", "xoxb-slack-token-1");
+}
+
+#[test]
+fn discord_application_id() {
+    let settings = ChannelSettings::new("discord")
+        .with(
+            "public_key",
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        )
+        .with("application_id", "290926444748734465");
+    check_key("discord", settings, "application_id", "never-printed");
+}

@@ -82,9 +82,13 @@ pub enum SendError {
     /// No channel of this name is mounted.
     #[error("no channel named {0:?} is mounted")]
     UnknownChannel(String),
-    /// The channel has nothing that reaches its platform (no send API or outbox configured):
-    /// the message would only be logged.
-    #[error("channel {0:?} cannot send: configure its send API or an outbox_url")]
+    /// The channel has nothing that reaches its platform by itself (no send API or outbox
+    /// configured, or a platform that only answers deliveries): the message would only be
+    /// logged, or fail.
+    #[error(
+        "channel {0:?} cannot send by itself: configure its send API or an outbox_url (a platform \
+         that only answers, such as Discord's interactions, never can)"
+    )]
     CannotSend(String),
     /// The text is empty, or the conversation is empty or too long.
     #[error("{0}")]
@@ -129,7 +133,7 @@ impl Messages {
             .channels
             .get(channel)
             .ok_or_else(|| SendError::UnknownChannel(channel.to_owned()))?;
-        if !route.outbox.delivers() {
+        if !route.outbox.speaks_first() {
             return Err(SendError::CannotSend(channel.to_owned()));
         }
         let job = SendJob::proactive(Reply::message(message));

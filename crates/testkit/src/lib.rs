@@ -1,13 +1,14 @@
 //! Test botwire bots without a chat platform.
 //!
-//! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`], [`line`], [`telegram`],
-//!   [`standard_webhooks`]: build realistic deliveries of each platform and sign them exactly
+//! - [`funtek`], [`kamigo`], [`chatwork`], [`wechatpadpro`], [`line`], [`telegram`], [`slack`],
+//!   [`discord`], [`standard_webhooks`]: build realistic deliveries of each platform and sign them exactly
 //!   as the platform does.
 //! - [`conformance`]: one suite every ledger, state store and queue backend must pass.
 //! - [`faults::Faulty`]: stores and outboxes that fail, hang or fail every n-th call on demand.
 //! - [`outbox::RecordingOutbox`]: see the replies of via-API bots, in order; make sends fail.
 //! - [`chatwork_api::FakeApi`], [`imkit_api::FakeApi`], [`wechatpadpro_api::FakeApi`],
-//!   [`line_api::FakeApi`], [`telegram_api::FakeApi`]: fake send APIs on loopback, for
+//!   [`line_api::FakeApi`], [`telegram_api::FakeApi`], [`slack_api::FakeApi`],
+//!   [`discord_api::FakeApi`]: fake send APIs on loopback, for
 //!   the real clients: they record what was sent, fail, slow down or rate-limit on demand.
 //! - [`webhook_receiver::Receiver`]: a user's service behind the HTTP outbox, verifying each
 //!   post as Standard Webhooks specify.
@@ -47,6 +48,8 @@ pub mod chatwork;
 pub mod chatwork_api;
 mod client;
 pub mod conformance;
+pub mod discord;
+pub mod discord_api;
 mod event;
 mod fake_api;
 pub mod faults;
@@ -59,6 +62,8 @@ pub mod outbox;
 pub mod proc_stats;
 pub mod raw;
 pub mod redis_server;
+pub mod slack;
+pub mod slack_api;
 pub mod standard_webhooks;
 pub mod tcp;
 pub mod telegram;

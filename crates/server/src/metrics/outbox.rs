@@ -37,4 +37,8 @@ impl Outbox for MeteredOutbox {
     fn delivers(&self) -> bool {
         self.inner.delivers()
     }
+
+    fn speaks_first(&self) -> bool {
+        self.inner.speaks_first()
+    }
 }
