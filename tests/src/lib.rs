@@ -69,6 +69,24 @@ pub async fn start_channel(channel: Channel, bot: Bot, workers: botwire::Workers
     }
 }
 
+/// A server built from these `BOTWIRE_*` variables, as a user's would be, on a free loopback
+/// port, with no admin listener and its stores in memory (the variables given win).
+pub fn from_env(vars: &[(&str, &str)]) -> Server {
+    let base = [
+        ("BOTWIRE_LISTEN", "127.0.0.1:0"),
+        ("BOTWIRE_ADMIN_LISTEN", "off"),
+        ("BOTWIRE_STORE", "memory"),
+    ];
+    let all = base
+        .iter()
+        .chain(vars)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+    match botwire::Settings::from_sources(None, all).and_then(Server::from_settings) {
+        Ok(server) => server,
+        Err(e) => panic!("the settings mount: {e}"),
+    }
+}
+
 /// `BOTWIRE_STORE=memory`: suites that build servers from settings keep their stores in
 /// memory (the default store is a file in the working directory) unless the test is about it.
 pub fn in_memory() -> (String, String) {

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use botwire::server::{SendError, Settings};
-use botwire::{Bot, Reply, Running, Server, handler_fn};
+use botwire::server::SendError;
+use botwire::{Bot, Reply, Running, handler_fn};
 use botwire_testkit::discord::{self, RFC8032_PUBLIC_KEY, Signer};
 use botwire_testkit::discord_api::FakeApi;
 use botwire_testkit::{TestResponse, tcp};
@@ -23,23 +23,16 @@ async fn send(addr: std::net::SocketAddr, event: discord::Event) -> TestResponse
 }
 
 async fn start(api: &FakeApi, bot: Bot, deadline: &str) -> Running {
-    let vars = [
-        ("BOTWIRE_LISTEN", "127.0.0.1:0"),
-        ("BOTWIRE_ADMIN_LISTEN", "off"),
-        ("BOTWIRE_STORE", "memory"),
+    botwire_e2e::from_env(&[
         ("BOTWIRE_DISCORD_PUBLIC_KEY", RFC8032_PUBLIC_KEY),
         ("BOTWIRE_DISCORD_APPLICATION_ID", discord::APPLICATION_ID),
         ("BOTWIRE_DISCORD_API_BASE", &api.base()),
         ("BOTWIRE_DISCORD_DEADLINE", deadline),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let settings = Settings::from_sources(None, vars).expect("valid settings");
-    Server::from_settings(settings)
-        .expect("the Discord channel mounts")
-        .bot(bot)
-        .bind()
-        .await
-        .expect("binds")
+    ])
+    .bot(bot)
+    .bind()
+    .await
+    .expect("binds")
 }
 
 fn content(response: &TestResponse) -> String {

@@ -7,8 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use botwire::platforms::auth::Secret;
 use botwire::platforms::line::{LineAdapter, LineOutbox};
-use botwire::server::Settings;
-use botwire::{Bot, Channel, Reply, Running, Server, Workers, handler_fn};
+use botwire::{Bot, Channel, Reply, Running, Workers, handler_fn};
 use botwire_e2e::{quick_retries, start_channel};
 use botwire_testkit::line::{self, Signer};
 use botwire_testkit::line_api::{Api, FakeApi};
@@ -27,22 +26,15 @@ async fn send(addr: std::net::SocketAddr, events: &[line::Event]) -> TestRespons
 
 /// The sample bot, mounted from settings as a user would, replying at `api`.
 async fn sample_bot(api: &FakeApi) -> Running {
-    let vars = [
-        ("BOTWIRE_LISTEN", "127.0.0.1:0"),
-        ("BOTWIRE_ADMIN_LISTEN", "off"),
-        ("BOTWIRE_STORE", "memory"),
+    botwire_e2e::from_env(&[
         ("BOTWIRE_LINE_SECRET", SECRET),
         ("BOTWIRE_LINE_ACCESS_TOKEN", TOKEN),
         ("BOTWIRE_LINE_API_BASE", &api.base()),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let settings = Settings::from_sources(None, vars).expect("valid settings");
-    Server::from_settings(settings)
-        .expect("the LINE channel mounts")
-        .bot(echo_bot::bot().expect("bot"))
-        .bind()
-        .await
-        .expect("binds")
+    ])
+    .bot(echo_bot::bot().expect("bot"))
+    .bind()
+    .await
+    .expect("binds")
 }
 
 fn now_millis() -> u64 {

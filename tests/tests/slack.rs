@@ -5,7 +5,6 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use botwire::Running;
-use botwire::server::{Server, Settings};
 use botwire_testkit::slack::{self, Signer};
 use botwire_testkit::slack_api::FakeApi;
 use botwire_testkit::{TestResponse, tcp};
@@ -26,24 +25,17 @@ async fn send(
 }
 
 async fn sample_bot(api: &FakeApi) -> Running {
-    let vars = [
-        ("BOTWIRE_LISTEN", "127.0.0.1:0"),
-        ("BOTWIRE_ADMIN_LISTEN", "off"),
-        ("BOTWIRE_STORE", "memory"),
+    botwire_e2e::from_env(&[
         ("BOTWIRE_SLACK_SECRET", SECRET),
         ("BOTWIRE_SLACK_BOT_TOKEN", TOKEN),
         ("BOTWIRE_SLACK_API_BASE", &api.base()),
         // The tests send several replies to one channel in a second.
         ("BOTWIRE_SLACK_CONVERSATION_RATE_LIMIT", "off"),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let settings = Settings::from_sources(None, vars).expect("valid settings");
-    Server::from_settings(settings)
-        .expect("the Slack channel mounts")
-        .bot(echo_bot::bot().expect("bot"))
-        .bind()
-        .await
-        .expect("binds")
+    ])
+    .bot(echo_bot::bot().expect("bot"))
+    .bind()
+    .await
+    .expect("binds")
 }
 
 fn now() -> u64 {

@@ -4,7 +4,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use botwire::server::Settings;
 use botwire::{Bot, Reply, Server, handler_fn};
 use botwire_testkit::outbox::RecordingOutbox;
 use botwire_testkit::standard_webhooks::{self, SECRET, Signer};
@@ -13,22 +12,9 @@ use http::StatusCode;
 
 const PATH: &str = "/webhooks/standard_webhooks";
 
-fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
-    vars.iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .chain([botwire_e2e::in_memory()])
-        .collect()
-}
-
 /// A server from these variables (plus a loopback listener, no admin).
 fn server(vars: &[(&str, &str)]) -> Server {
-    let mut all = vec![
-        ("BOTWIRE_LISTEN", "127.0.0.1:0"),
-        ("BOTWIRE_ADMIN_LISTEN", "off"),
-    ];
-    all.extend_from_slice(vars);
-    let settings = Settings::from_sources(None, env(&all)).expect("valid settings");
-    Server::from_settings(settings).expect("channels configure")
+    botwire_e2e::from_env(vars)
 }
 
 /// A bot that answers each event with its type and its conversation.

@@ -5,8 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use botwire::server::Settings;
-use botwire::{Bot, Reply, Running, Server, handler_fn};
+use botwire::{Bot, Reply, Running, handler_fn};
 use botwire_testkit::telegram::{self, Signer};
 use botwire_testkit::telegram_api::FakeApi;
 use botwire_testkit::{TestResponse, tcp};
@@ -25,23 +24,16 @@ async fn send(addr: std::net::SocketAddr, event: telegram::Event) -> TestRespons
 
 /// A server mounted from settings as a user would, with `bot`, sending through `api`.
 async fn start(api: &FakeApi, bot: Bot, deadline: &str) -> Running {
-    let vars = [
-        ("BOTWIRE_LISTEN", "127.0.0.1:0"),
-        ("BOTWIRE_ADMIN_LISTEN", "off"),
-        ("BOTWIRE_STORE", "memory"),
+    botwire_e2e::from_env(&[
         ("BOTWIRE_TELEGRAM_SECRET", SECRET),
         ("BOTWIRE_TELEGRAM_BOT_TOKEN", TOKEN),
         ("BOTWIRE_TELEGRAM_API_BASE", &api.base()),
         ("BOTWIRE_TELEGRAM_DEADLINE", deadline),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let settings = Settings::from_sources(None, vars).expect("valid settings");
-    Server::from_settings(settings)
-        .expect("the Telegram channel mounts")
-        .bot(bot)
-        .bind()
-        .await
-        .expect("binds")
+    ])
+    .bot(bot)
+    .bind()
+    .await
+    .expect("binds")
 }
 
 fn answer_text(response: &TestResponse) -> String {

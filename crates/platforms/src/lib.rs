@@ -42,6 +42,13 @@ pub mod standard_webhooks;
 pub mod telegram;
 #[cfg(test)]
 mod test_support;
+#[cfg(any(
+    feature = "line",
+    feature = "telegram",
+    feature = "slack",
+    feature = "discord"
+))]
+mod text;
 mod verified;
 #[cfg(feature = "wechatpadpro")]
 pub mod wechatpadpro;

@@ -4,7 +4,9 @@ use bytes::Bytes;
 use http::Request;
 use http::request::Parts;
 
-use crate::{Adapter, Inbound, Parsed, Verified};
+use std::sync::Arc;
+
+use crate::{Adapter, ChannelSettings, Inbound, Parsed, Platform, SettingError, Verified};
 
 /// The head of a POST to `uri` with these headers.
 pub(crate) fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
@@ -35,4 +37,16 @@ pub(crate) fn parse_ignored(adapter: &dyn Adapter, body: &str) -> &'static str {
         Parsed::Ignored { reason } => reason,
         other => panic!("expected it to be ignored, got {other:?}"),
     }
+}
+
+/// What `platform` makes of a channel of its own id with these settings, given in code.
+pub(crate) fn configure(
+    platform: &dyn Platform,
+    pairs: &[(&str, &str)],
+) -> Result<Option<Arc<dyn Adapter>>, SettingError> {
+    let settings = pairs.iter().fold(
+        ChannelSettings::new(platform.id()),
+        |settings, (key, value)| settings.with(key, *value),
+    );
+    platform.configure(&settings)
 }

@@ -24,6 +24,7 @@ use http::request::Parts;
 pub use outbox::DiscordOutbox;
 
 use crate::auth::single_header;
+use crate::text::first_chars;
 use crate::{
     Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rate, RateLimits, Rejection,
     SettingError, Verified, json,
@@ -409,13 +410,6 @@ fn member_of(user: wire::User, nick: Option<String>) -> Member {
         Some(name) => member.with_name(name),
         None => member,
     }
-}
-
-/// At most `limit` characters of `text`.
-fn first_chars(text: &str, limit: usize) -> &str {
-    text.char_indices()
-        .nth(limit)
-        .map_or(text, |(at, _)| &text[..at])
 }
 
 /// The interaction's token, from the event it was parsed into (for its follow-up).

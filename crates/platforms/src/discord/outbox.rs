@@ -10,6 +10,7 @@ use http::StatusCode;
 use super::wire::ApiError;
 use super::{TEXT_LIMIT, token_of};
 use crate::api::{ApiClient, ClientError, classify, retry_after};
+use crate::text::pieces;
 use crate::{Outbox, OutboxError, Outgoing};
 
 /// Sends a late reply as a follow-up message of the interaction it answers, with the
@@ -53,13 +54,8 @@ impl Outbox for DiscordOutbox {
         };
         // The token is in the path; ApiClient never prints a URL.
         let path = format!("/webhooks/{}/{token}", self.application_id);
-        let mut rest = text;
-        while !rest.is_empty() {
-            let end = rest
-                .char_indices()
-                .nth(TEXT_LIMIT)
-                .map_or(rest.len(), |(at, _)| at);
-            let body = serde_json::json!({ "content": &rest[..end] });
+        for piece in pieces(text, TEXT_LIMIT) {
+            let body = serde_json::json!({ "content": piece });
             let request = self
                 .api
                 .post(&path)
@@ -80,7 +76,6 @@ impl Outbox for DiscordOutbox {
                 let message = error.and_then(|e| e.message).unwrap_or(text);
                 return Err(failure(status, wait, &message));
             }
-            rest = &rest[end..];
         }
         Ok(())
     }

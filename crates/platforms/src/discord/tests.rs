@@ -2,7 +2,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::test_support::{parse_event, parts};
+use crate::test_support::{configure, parse_event, parts};
 
 const PING: &str = include_str!("../../../../tests/fixtures/discord/ping.json");
 const COMMAND: &str = include_str!("../../../../tests/fixtures/discord/slash_command.json");
@@ -255,14 +255,7 @@ fn answers_in_the_response() {
 
 #[test]
 fn settings_mount_a_channel_and_name_what_is_wrong() {
-    let configure = |pairs: &[(&str, &str)]| {
-        let settings = pairs
-            .iter()
-            .fold(ChannelSettings::new(ID), |settings, (key, value)| {
-                settings.with(key, *value)
-            });
-        Discord.configure(&settings)
-    };
+    let configure = |pairs: &[(&str, &str)]| configure(&Discord, pairs);
     assert!(configure(&[]).expect("no error").is_none());
     let bare = configure(&[("public_key", PUBLIC_KEY)])
         .expect("valid")

@@ -12,6 +12,7 @@ use super::DEFAULT_REPLY_WINDOW;
 use super::wire::{Answering, PushRequest, ReplyRequest, Text};
 use crate::api::{ApiClient, ClientError, classify, retry_after};
 use crate::auth::Secret;
+use crate::text::pieces;
 use crate::{Outbox, OutboxError, Outgoing};
 
 /// The most characters one text message holds.
@@ -137,19 +138,9 @@ impl Outbox for LineOutbox {
 
 /// `text` as LINE text messages of at most 5,000 characters, at most five.
 fn texts(text: &str) -> Result<Vec<Text<'_>>, OutboxError> {
-    let mut messages = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let end = rest
-            .char_indices()
-            .nth(TEXT_LIMIT)
-            .map_or(rest.len(), |(at, _)| at);
-        messages.push(Text {
-            kind: "text",
-            text: &rest[..end],
-        });
-        rest = &rest[end..];
-    }
+    let messages: Vec<Text<'_>> = pieces(text, TEXT_LIMIT)
+        .map(|text| Text { kind: "text", text })
+        .collect();
     if messages.len() > MESSAGES_LIMIT {
         return Err(OutboxError::permanent(format!(
             "the reply is longer than LINE takes at once ({} characters)",

@@ -2,7 +2,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::*;
-use crate::test_support::{parse_ignored, parts};
+use crate::test_support::{configure, parse_ignored, parts};
 
 const SAMPLE: &str = include_str!("../../../../tests/fixtures/line/webhook_sample.json");
 const GROUP: &str = include_str!("../../../../tests/fixtures/line/message_in_group.json");
@@ -259,14 +259,7 @@ fn broken_events_are_400_naming_the_event_and_field() {
 
 #[test]
 fn settings_mount_a_channel_and_name_what_is_wrong() {
-    let configure = |pairs: &[(&str, &str)]| {
-        let settings = pairs
-            .iter()
-            .fold(ChannelSettings::new(ID), |settings, (key, value)| {
-                settings.with(key, *value)
-            });
-        Line.configure(&settings)
-    };
+    let configure = |pairs: &[(&str, &str)]| configure(&Line, pairs);
     assert!(configure(&[]).expect("no error").is_none());
     let logged = configure(&[("secret", "s")])
         .expect("valid")

@@ -8,6 +8,7 @@ use http::StatusCode;
 use super::wire::{Answering, ApiAnswer, PostMessage};
 use crate::api::{ApiClient, ClientError, classify, retry_after};
 use crate::auth::Secret;
+use crate::text::pieces;
 use crate::{Outbox, OutboxError, Outgoing};
 
 /// The most characters Slack keeps of one message's text.
@@ -98,19 +99,13 @@ impl Outbox for SlackOutbox {
             .as_ref()
             .and_then(|event| event.payload::<Answering>().ok())
             .and_then(|answering| answering.event.thread_ts);
-        let mut rest = text;
-        while !rest.is_empty() {
-            let end = rest
-                .char_indices()
-                .nth(TEXT_LIMIT)
-                .map_or(rest.len(), |(at, _)| at);
+        for piece in pieces(text, TEXT_LIMIT) {
             self.post(&PostMessage {
                 channel: &outgoing.conversation,
-                text: &rest[..end],
+                text: piece,
                 thread_ts: thread.as_deref(),
             })
             .await?;
-            rest = &rest[end..];
         }
         Ok(())
     }

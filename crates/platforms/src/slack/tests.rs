@@ -1,5 +1,5 @@
 use super::*;
-use crate::test_support::{parse_event, parse_ignored, parts};
+use crate::test_support::{configure, parse_event, parse_ignored, parts};
 
 const VERIFICATION: &str = include_str!("../../../../tests/fixtures/slack/url_verification.json");
 const MESSAGE: &str = include_str!("../../../../tests/fixtures/slack/message.json");
@@ -285,14 +285,7 @@ fn broken_events_are_400_and_not_retried() {
 
 #[test]
 fn settings_mount_a_channel_and_name_what_is_wrong() {
-    let configure = |pairs: &[(&str, &str)]| {
-        let settings = pairs
-            .iter()
-            .fold(ChannelSettings::new(ID), |settings, (key, value)| {
-                settings.with(key, *value)
-            });
-        Slack.configure(&settings)
-    };
+    let configure = |pairs: &[(&str, &str)]| configure(&Slack, pairs);
     assert!(configure(&[]).expect("no error").is_none());
     let logged = configure(&[("secret", "s"), ("tolerance", "1m")])
         .expect("valid")

@@ -5,8 +5,8 @@ use bytes::Bytes;
 
 use super::*;
 use crate::auth::Secret;
-use crate::test_support::parts;
-use crate::{Adapter, ChannelSettings, Inbound, Parsed, Platform, Verified};
+use crate::test_support::{configure, parts};
+use crate::{Adapter, Inbound, Parsed, Verified};
 
 const THIN: &str =
     include_str!("../../../../tests/fixtures/standard_webhooks/contact_created.json");
@@ -206,14 +206,7 @@ fn the_tolerance_is_a_setting() {
 
 #[test]
 fn settings_build_the_channel_and_name_what_is_wrong() {
-    let configure = |pairs: &[(&str, &str)]| {
-        let settings = pairs
-            .iter()
-            .fold(ChannelSettings::new(ID), |settings, (key, value)| {
-                settings.with(key, *value)
-            });
-        StandardWebhooks.configure(&settings)
-    };
+    let configure = |pairs: &[(&str, &str)]| configure(&StandardWebhooks, pairs);
     assert!(
         configure(&[]).expect("no error").is_none(),
         "no secret, no channel"

@@ -23,6 +23,7 @@ use serde_json::Value;
 pub use outbox::TelegramOutbox;
 
 use crate::auth::{Secret, TokenSet, single_header};
+use crate::text::first_chars;
 use crate::{
     Adapter, ChannelSettings, Inbound, Mode, Outbox, Parsed, Platform, Rate, RateLimits, Rejection,
     SettingError, Verified, json,
@@ -383,13 +384,6 @@ fn callback_id(event: &Event) -> Option<String> {
     }
     let answering: wire::Answering = event.payload().ok()?;
     Some(answering.callback_query?.id)
-}
-
-/// At most `limit` characters of `text`.
-fn first_chars(text: &str, limit: usize) -> &str {
-    text.char_indices()
-        .nth(limit)
-        .map_or(text, |(at, _)| &text[..at])
 }
 
 #[cfg(test)]

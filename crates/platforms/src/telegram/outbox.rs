@@ -11,6 +11,7 @@ use super::TEXT_LIMIT;
 use super::wire::{ApiAnswer, ChatId, SendMessage};
 use crate::api::{ApiClient, ClientError, classify, retry_after};
 use crate::auth::Secret;
+use crate::text::pieces;
 use crate::{Outbox, OutboxError, Outgoing};
 
 /// Sends messages with the bot's token. Text longer than one message holds (4,096
@@ -90,15 +91,9 @@ impl Outbox for TelegramOutbox {
         if outgoing.conversation.is_empty() {
             return Err(OutboxError::permanent("no Telegram chat to send to"));
         }
-        let mut rest = text;
-        while !rest.is_empty() {
-            let end = rest
-                .char_indices()
-                .nth(TEXT_LIMIT)
-                .map_or(rest.len(), |(at, _)| at);
-            self.send_one(ChatId::of(&outgoing.conversation), &rest[..end])
+        for piece in pieces(text, TEXT_LIMIT) {
+            self.send_one(ChatId::of(&outgoing.conversation), piece)
                 .await?;
-            rest = &rest[end..];
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::test_support::{parse_event, parse_ignored, parts};
+use crate::test_support::{configure, parse_event, parse_ignored, parts};
 
 const START: &str = include_str!("../../../../tests/fixtures/telegram/message_start.json");
 const EDITED: &str = include_str!("../../../../tests/fixtures/telegram/edited_message.json");
@@ -244,14 +244,7 @@ fn the_answer_is_a_send_message_to_the_chat() {
 
 #[test]
 fn settings_mount_a_channel_and_name_what_is_wrong() {
-    let configure = |pairs: &[(&str, &str)]| {
-        let settings = pairs
-            .iter()
-            .fold(ChannelSettings::new(ID), |settings, (key, value)| {
-                settings.with(key, *value)
-            });
-        Telegram.configure(&settings)
-    };
+    let configure = |pairs: &[(&str, &str)]| configure(&Telegram, pairs);
     assert!(configure(&[]).expect("no error").is_none());
     let bare = configure(&[("secret", "abc")])
         .expect("valid")
