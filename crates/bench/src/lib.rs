@@ -4,10 +4,17 @@
 use botwire::platforms::Adapter;
 use botwire::platforms::auth::Secret;
 use botwire::platforms::chatwork::ChatworkAdapter;
+use botwire::platforms::discord::DiscordAdapter;
 use botwire::platforms::funtek::FuntekAdapter;
 use botwire::platforms::kamigo::KamigoAdapter;
+use botwire::platforms::line::LineAdapter;
+use botwire::platforms::slack::SlackAdapter;
+use botwire::platforms::standard_webhooks::{StandardWebhooksAdapter, WebhookSecret};
+use botwire::platforms::telegram::TelegramAdapter;
 use botwire::platforms::wechatpadpro::WeChatPadProAdapter;
-use botwire_testkit::{chatwork, funtek, kamigo, wechatpadpro};
+use botwire_testkit::{
+    chatwork, discord, funtek, kamigo, line, slack, standard_webhooks, telegram, wechatpadpro,
+};
 use bytes::Bytes;
 use http::request::Parts;
 
@@ -80,5 +87,81 @@ pub fn signed_samples() -> Vec<Signed> {
             .0,
         body: wechat_body,
     });
+    let line_body = line::body(&[line::message("hello there")]);
+    out.push(Signed {
+        platform: "line",
+        adapter: Box::new(LineAdapter::new(&[Secret::new("s")]).expect("a secret")),
+        parts: line::Signer::new("s")
+            .request("/w", line_body.clone())
+            .into_parts()
+            .0,
+        body: line_body,
+    });
+    let telegram_body = telegram::message("hello there").body();
+    out.push(Signed {
+        platform: "telegram",
+        adapter: Box::new(TelegramAdapter::new(&[Secret::new("s")]).expect("a secret")),
+        parts: telegram::Signer::new("s")
+            .request("/w", telegram_body.clone())
+            .into_parts()
+            .0,
+        body: telegram_body,
+    });
+    // Signed now: Slack's and Standard Webhooks' timestamps hold for five minutes, longer
+    // than the benchmarks take.
+    let slack_body = slack::message("hello there").body();
+    out.push(Signed {
+        platform: "slack",
+        adapter: Box::new(SlackAdapter::new(&[Secret::new("s")]).expect("a secret")),
+        parts: slack::Signer::new("s")
+            .request("/w", slack_body.clone())
+            .into_parts()
+            .0,
+        body: slack_body,
+    });
+    let discord_body = discord::say("hello there").body();
+    out.push(Signed {
+        platform: "discord",
+        adapter: Box::new(DiscordAdapter::new(&[discord::RFC8032_PUBLIC_KEY]).expect("a key")),
+        parts: discord::Signer::rfc8032()
+            .request("/w", discord_body.clone())
+            .into_parts()
+            .0,
+        body: discord_body,
+    });
+    let standard_body = standard_webhooks::contact_created("1f81eb52").body();
+    let secret = WebhookSecret::parse(&Secret::new(standard_webhooks::SECRET)).expect("a secret");
+    out.push(Signed {
+        platform: "standard_webhooks",
+        adapter: Box::new(StandardWebhooksAdapter::new(secret)),
+        parts: standard_webhooks::Signer::new(standard_webhooks::SECRET)
+            .expect("a secret")
+            .request("/w", standard_body.clone())
+            .into_parts()
+            .0,
+        body: standard_body,
+    });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use botwire::platforms::Verified;
+
+    use super::*;
+
+    #[test]
+    fn every_sample_verifies_and_parses() {
+        let samples = signed_samples();
+        assert_eq!(samples.len(), 9, "every platform");
+        for sample in samples {
+            let verified = Verified::check(&*sample.adapter, &sample.parts, sample.body.clone())
+                .unwrap_or_else(|e| panic!("{}: {e:?}", sample.platform));
+            assert!(
+                sample.adapter.parse(verified).is_ok(),
+                "{}",
+                sample.platform
+            );
+        }
+    }
 }
