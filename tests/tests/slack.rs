@@ -160,3 +160,25 @@ async fn timestamps_six_minutes_off_are_refused_and_hopeless_bodies_not_retried(
     assert_eq!(form.headers["x-slack-no-retry"], "1");
     bot.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_429_is_waited_out_for_its_retry_after_and_sent_once() {
+    let mut api = FakeApi::start().await;
+    let bot = sample_bot(&api).await;
+    let addr = bot.local_addr();
+    // Slack's limit on one channel, enforced by the fake: the second message in the window
+    // is refused with Retry-After: 1.
+    api.enforce_channel_limit(1, std::time::Duration::from_millis(500));
+    send(addr, &Signer::new(SECRET), slack::message("first")).await;
+    assert_eq!(api.next_message().await.text, "first");
+    send(addr, &Signer::new(SECRET), slack::message("second")).await;
+    let refused = api.next_send().await;
+    assert_eq!(
+        (refused.text.as_str(), refused.status, refused.ok),
+        ("second", 429, false)
+    );
+    assert_eq!(api.next_message().await.text, "second");
+    assert_eq!(api.limited(), 1);
+    bot.shutdown().await;
+    assert!(api.try_next_send().is_none(), "sent once after the wait");
+}
