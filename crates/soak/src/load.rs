@@ -170,14 +170,8 @@ pub(crate) async fn client(
 /// The text of a message body the soak built.
 fn text_of(platform: Platform, body: &[u8]) -> String {
     let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let pointer = match platform {
-        Platform::Funtek => "/data/message",
-        Platform::Kamigo => "/data/content",
-        Platform::Chatwork => "/webhook_event/body",
-        Platform::WeChatPadPro => "/content",
-    };
     value
-        .pointer(pointer)
+        .pointer(platform.text_pointer())
         .and_then(serde_json::Value::as_str)
         .unwrap_or_default()
         .to_owned()
@@ -203,9 +197,10 @@ async fn deliver(addr: SocketAddr, sent: &Sent, platform: Platform, body: Bytes,
                 response.status,
                 response.text()
             ));
-        } else if !platform.via_api() && response.json()["data"]["message"] != text {
+        } else if !platform.via_api() && platform.answered_text(&response.json()) != Some(text) {
             sent.unexpected(format!(
-                "funtek: the reply to {text:?} was {}",
+                "{}: the reply to {text:?} was {}",
+                platform.name(),
                 response.text()
             ));
         }

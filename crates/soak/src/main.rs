@@ -23,7 +23,7 @@ use crate::bot::{CountingOutbox, Tally};
 use crate::load::Sent;
 use crate::platforms::ALL;
 
-/// Soak the sample bot: a bounded mixed load on all four platforms, with checks.
+/// Soak the sample bot: a bounded mixed load on every platform that sends text, with checks.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
